@@ -1,0 +1,105 @@
+/**
+ * The one registry of error codes. `MECHA_ERR_*` codes are ours; `ERR_*` codes are Dapr's, used verbatim on
+ * the HTTP API so Dapr SDKs recognise them (docs.dapr.io/reference/api/error_codes). Every code is bound to
+ * the HTTP status it answers with, and documented in docs/errors.md (a test checks that).
+ * Programmer mistakes are plain TypeErrors, not codes.
+ */
+export const ERRORS = {
+  // --- runtime (ours)
+  MECHA_ERR_CONFIG_INVALID: { status: 400, text: 'the configuration has problems' },
+  MECHA_ERR_CONFIG_READ: { status: 400, text: 'the configuration file cannot be read or parsed' },
+  MECHA_ERR_DATA_DIR_LOCKED: { status: 409, text: 'another runtime holds the data dir' },
+  MECHA_ERR_STORE_OPEN: { status: 500, text: 'the LevelDB store cannot be opened' },
+  MECHA_ERR_STORE_CLOSED: { status: 503, text: 'the store is not open' },
+  MECHA_ERR_STORE_WRITE: { status: 500, text: 'a write to the store failed' },
+  MECHA_ERR_LISTEN: { status: 500, text: 'a listener cannot bind its address' },
+  MECHA_ERR_SHUTDOWN_TIMEOUT: { status: 500, text: 'a part did not stop in time' },
+  MECHA_ERR_NOT_READY: { status: 500, text: 'the runtime is starting or stopping' },
+  MECHA_ERR_MQTT_AUTH: { status: 401, text: 'MQTT username or password rejected' },
+  MECHA_ERR_MQTT_ACL: { status: 403, text: 'the ACL denies this publish or subscribe' },
+  MECHA_ERR_MQTT_PAYLOAD_TOO_LARGE: { status: 413, text: 'an MQTT payload exceeds mqtt.maxPayloadBytes' },
+  MECHA_ERR_MQTT_TOO_MANY_CLIENTS: { status: 503, text: 'the broker has mqtt.maxClients connected' },
+  MECHA_ERR_MQTT_TOO_MANY_INFLIGHT: { status: 503, text: 'a client exceeds mqtt.maxInflight unacknowledged messages' },
+  MECHA_ERR_MQTT_CLIENT_ID: { status: 400, text: 'the MQTT client identifier is rejected' },
+  MECHA_ERR_NATIVE_ADDON: { status: 500, text: 'a native addon cannot be extracted or loaded' },
+  MECHA_ERR_UI_AUTH: { status: 401, text: 'UI login required or rejected' },
+  MECHA_ERR_OUTBOX_FULL: { status: 507, text: 'the cloud outbox is full and its policy rejects new messages' },
+  MECHA_ERR_OUTBOX_CORRUPT: { status: 500, text: 'an outbox entry cannot be decoded and was quarantined' },
+  MECHA_ERR_CLOUD_CONNECT: { status: 502, text: 'the cloud broker refused or dropped the connection' },
+  MECHA_ERR_CLOUD_REJECTED: { status: 502, text: 'the cloud broker refused a message' },
+  MECHA_ERR_DEVICE: { status: 500, text: 'a device binding failed' },
+  MECHA_ERR_APP: { status: 500, text: 'a supervised app failed' },
+  // --- Dapr API (docs.dapr.io/reference/api/error_codes)
+  ERR_API_UNAUTHORIZED: { status: 401, text: 'missing or wrong dapr-api-token' },
+  ERR_MALFORMED_REQUEST: { status: 400, text: 'the request body is not valid' },
+  ERR_HEALTH_NOT_READY: { status: 500, text: 'the runtime is not ready' },
+  ERR_HEALTH_OUTBOUND_NOT_READY: { status: 500, text: 'components are not ready' },
+  ERR_METADATA_GET: { status: 500, text: 'metadata cannot be read' },
+  ERR_NOT_FOUND: { status: 404, text: 'no such route' },
+  ERR_BODY_TOO_LARGE: { status: 413, text: 'the request body is too large' },
+  ERR_STATE_STORE_NOT_FOUND: { status: 400, text: 'no state store of that name' },
+  ERR_STATE_STORE_NOT_CONFIGURED: { status: 500, text: 'no state store is configured' },
+  ERR_STATE_GET: { status: 500, text: 'a state get failed' },
+  ERR_STATE_SAVE: { status: 500, text: 'a state save failed' },
+  ERR_STATE_DELETE: { status: 500, text: 'a state delete failed' },
+  ERR_STATE_BULK_GET: { status: 500, text: 'a bulk get failed' },
+  ERR_STATE_TRANSACTION: { status: 500, text: 'a state transaction failed' },
+  ERR_STATE_QUERY: { status: 500, text: 'a state query failed' },
+  ERR_STATE_KEY_INVALID: { status: 400, text: 'the state key is invalid' },
+  ERR_MALFORMED_ETAG: { status: 400, text: 'the ETag is malformed' },
+  ERR_ETAG_MISMATCH: { status: 409, text: 'the ETag does not match the stored one' },
+  ERR_TRY_LOCK: { status: 500, text: 'the lock cannot be acquired' },
+  ERR_UNLOCK: { status: 500, text: 'the lock cannot be released' },
+  ERR_LOCK_STORE_NOT_FOUND: { status: 400, text: 'no lock store of that name' },
+  ERR_PUBSUB_NOT_FOUND: { status: 404, text: 'no pub/sub component of that name' },
+  ERR_PUBSUB_EMPTY: { status: 404, text: 'the pub/sub name is empty' },
+  ERR_TOPIC_NAME_EMPTY: { status: 404, text: 'the topic is empty' },
+  ERR_TOPIC_INVALID: { status: 400, text: 'the topic is not a valid MQTT topic name' },
+  ERR_PUBSUB_PUBLISH_MESSAGE: { status: 500, text: 'the message cannot be published' },
+  ERR_PUBSUB_FORBIDDEN: { status: 403, text: 'the app may not publish to that topic' },
+  ERR_PUBSUB_CLOUD_EVENTS_SER: { status: 400, text: 'the CloudEvent is not valid' },
+  ERR_PUBSUB_EVENTS_SER: { status: 400, text: 'the bulk publish entries are not valid' },
+  ERR_PUBSUB_REQUEST_METADATA: { status: 400, text: 'the publish metadata is not valid' },
+  ERR_INVOKE_OUTPUT_BINDING: { status: 500, text: 'the output binding failed' },
+  ERR_BINDING_NOT_FOUND: { status: 404, text: 'no binding of that name' },
+  ERR_DIRECT_INVOKE: { status: 500, text: 'service invocation failed' },
+  ERR_APP_NOT_FOUND: { status: 404, text: 'no app with that id' },
+  ERR_JOBS_NOT_FOUND: { status: 404, text: 'no job of that name' },
+  ERR_SCHEDULE_JOB: { status: 500, text: 'the job cannot be scheduled' },
+  ERR_MALFORMED_JOB: { status: 400, text: 'the job request is not valid' },
+} as const satisfies Record<string, { status: number; text: string }>
+
+export type ErrorCode = keyof typeof ERRORS
+
+export interface MechaErrorOptions {
+  cause?: unknown
+  /** Structured details, e.g. the list of config problems. */
+  details?: unknown
+  /** Overrides the registry's status where one code can answer with several (Dapr does this). */
+  status?: number
+}
+
+export class MechaError extends Error {
+  readonly code: ErrorCode
+  readonly status: number
+  readonly details: unknown
+
+  constructor (code: ErrorCode, message?: string, opts: MechaErrorOptions = {}) {
+    const entry = ERRORS[code]
+    if (entry === undefined) throw new TypeError(`unknown error code ${String(code)}`)
+    super(message ?? entry.text, opts.cause === undefined ? undefined : { cause: opts.cause })
+    this.name = 'MechaError'
+    this.code = code
+    this.status = opts.status ?? entry.status
+    this.details = opts.details
+  }
+
+  /** The body the HTTP API answers with. */
+  toJSON (): { errorCode: string; message: string } {
+    return { errorCode: this.code, message: this.message }
+  }
+}
+
+export function isMechaError (err: unknown, code?: ErrorCode): err is MechaError {
+  return err instanceof MechaError && (code === undefined || err.code === code)
+}

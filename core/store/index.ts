@@ -1,0 +1,6 @@
+export type { BatchOp, DelOp, Durability, Namespace, PutOp, RangeOptions, Store } from './store.ts'
+export { LevelStore, type LevelStoreOptions } from './level-store.ts'
+export { MemoryStore } from './memory-store.ts'
+export { AbstractStore } from './abstract-store.ts'
+export { GroupCommit } from './group-commit.ts'
+export { cborEncoding, decodeCbor, encodeCbor } from './cbor.ts'

@@ -1,0 +1,4 @@
+import { storeContract } from '../contracts/store.contract.ts'
+import { MemoryStore } from '../../core/store/index.ts'
+
+storeContract('memory', () => MemoryStore.create())
