@@ -1,0 +1,35 @@
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import { readFile } from 'node:fs/promises'
+import { ERRORS, MechaError, isMechaError } from '../../core/errors.ts'
+
+test('errors - every code is documented in docs/errors.md with its status', async () => {
+  const doc = await readFile(new URL('../../docs/errors.md', import.meta.url), 'utf8')
+  const missing: string[] = []
+  for (const [code, entry] of Object.entries(ERRORS)) {
+    const row = new RegExp(`^\\|\\s*\`${code}\`\\s*\\|\\s*${entry.status}\\s*\\|`, 'm')
+    if (!row.test(doc)) missing.push(code)
+  }
+  assert.equal(missing, [], `undocumented codes (or wrong status): ${missing.join(', ')}`)
+})
+
+test('errors - codes follow the naming rule and statuses are HTTP statuses', () => {
+  for (const [code, entry] of Object.entries(ERRORS)) {
+    assert.match(code, /^(MECHA_ERR|ERR)_[A-Z0-9_]+$/)
+    assert.ok(entry.status >= 400 && entry.status < 600, code)
+  }
+})
+
+test('errors - MechaError carries code, status, cause and the API body', () => {
+  const cause = new Error('disk gone')
+  const err = new MechaError('ERR_STATE_SAVE', 'failed saving state', { cause })
+  assert.is(err.code, 'ERR_STATE_SAVE')
+  assert.is(err.status, 500)
+  assert.is(err.cause, cause)
+  assert.equal(JSON.parse(JSON.stringify(err)), { errorCode: 'ERR_STATE_SAVE', message: 'failed saving state' })
+  assert.ok(isMechaError(err, 'ERR_STATE_SAVE'))
+  assert.not.ok(isMechaError(cause))
+  assert.throws(() => new MechaError('NOPE' as never), TypeError)
+})
+
+test.run()
