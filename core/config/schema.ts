@@ -1,0 +1,79 @@
+import { bool, host, int, obj, oneOf, port, str } from './schema-parts.ts'
+import { componentSchema, subscriptionSchema } from './dapr-schema.ts'
+import { cloudSchema } from './cloud-schema.ts'
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
+
+/**
+ * The one schema of mecha.yaml (ajv, draft-07). Defaults live here and only here (DESIGN.md "Defaults");
+ * `additionalProperties: false` everywhere so a typo is an error, not a silently ignored key.
+ */
+export const configSchema = obj({
+  id: str({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$', 'x-message': 'must be 1-63 letters, digits, ".", "_" or "-"' }),
+  dataDir: str({ minLength: 1, default: './data' }),
+  componentsDir: str({ minLength: 1 }),
+  log: obj({ level: oneOf(LOG_LEVELS, 'info'), pretty: { type: 'boolean' } }, { default: {} }),
+  store: obj({ durability: oneOf(['process', 'power'], 'process') }, { default: {} }),
+  mqtt: obj({
+    host: host('127.0.0.1'),
+    port: port(1883),
+    maxPayloadBytes: int(1, 268435455, 262144),
+    maxClients: int(1, 1_000_000, 1000),
+    maxInflight: int(1, 65535, 100),
+    /** Seconds a client may stay silent past its keepalive before it is dropped, as the spec's 1.5× rule. */
+    connectTimeoutMs: int(100, 600_000, 30_000),
+    users: {
+      type: 'array',
+      default: [],
+      items: obj({
+        username: str({ minLength: 1 }),
+        password: str({ pattern: '^scrypt\\$', 'x-message': 'must be a hash made by `mecha passwd` (scrypt$…), never a plain password' }),
+      }, { required: ['username', 'password'] }),
+    },
+    acl: {
+      type: 'array',
+      default: [],
+      items: obj({
+        user: str({ minLength: 1 }),
+        clientId: str({ minLength: 1 }),
+        topic: str({ minLength: 1 }),
+        access: oneOf(['publish', 'subscribe', 'both'], 'both'),
+        allow: bool(true),
+      }, { required: ['topic'] }),
+    },
+  }, { default: {} }),
+  api: obj({
+    host: host('127.0.0.1'),
+    port: port(3500),
+    token: str({ minLength: 1 }),
+    maxBodyBytes: int(1024, 268435456, 4 * 1024 * 1024),
+  }, { default: {} }),
+  ui: obj({
+    host: host('127.0.0.1'),
+    port: port(8080),
+    enabled: bool(true),
+  }, { default: {} }),
+  metrics: obj({
+    host: host('127.0.0.1'),
+    port: port(9090),
+    enabled: bool(true),
+  }, { default: {} }),
+  cloud: cloudSchema,
+  components: { type: 'array', default: [], items: componentSchema },
+  subscriptions: { type: 'array', default: [], items: subscriptionSchema },
+  apps: {
+    type: 'array',
+    default: [],
+    items: obj({
+      id: str({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$', 'x-message': 'must be letters, digits, ".", "_" or "-"' }),
+      command: str({ minLength: 1 }),
+      args: { type: 'array', items: { type: 'string' }, default: [] },
+      cwd: str({ minLength: 1 }),
+      env: { type: 'object', additionalProperties: { type: 'string' }, default: {} },
+      appPort: int(1, 65535),
+      appHost: host('127.0.0.1'),
+      restart: oneOf(['always', 'on-failure', 'never'], 'always'),
+      healthPath: str({ minLength: 1 }),
+    }, { required: ['id'] }),
+  },
+}, { default: {} })

@@ -1,0 +1,58 @@
+import type { AclRule } from '../../core/config/index.ts'
+
+/** MQTT topic filter matching, [MQTT-4.7]: `+` one level, `#` the rest (including the parent level). */
+export function topicMatches (filter: string, topic: string): boolean {
+  const f = filter.split('/')
+  const t = topic.split('/')
+  // [MQTT-4.7.2-1] topics starting with $ are not matched by filters starting with a wildcard
+  if (topic.startsWith('$') && (f[0] === '+' || f[0] === '#')) return false
+  for (let i = 0; i < f.length; i++) {
+    if (f[i] === '#') return true
+    if (i >= t.length) return false
+    if (f[i] !== '+' && f[i] !== t[i]) return false
+  }
+  return f.length === t.length
+}
+
+/** Whether `filter` (a subscription) only ever matches topics that `rule` (an ACL pattern) matches. */
+function filterWithin (rule: string, filter: string): boolean {
+  const r = rule.split('/')
+  const f = filter.split('/')
+  for (let i = 0; i < r.length; i++) {
+    if (r[i] === '#') return true
+    if (i >= f.length) return false
+    if (f[i] === '#') return false
+    if (r[i] === '+') continue
+    if (f[i] === '+' || f[i] !== r[i]) return false
+  }
+  return r.length === f.length
+}
+
+export interface AclSubject { username?: string; clientId: string }
+
+/**
+ * Topic ACL as mosquitto reads it: no rules → everything allowed; with rules, the first rule that applies to
+ * the subject, the access and the topic decides, and no match denies. `%u` and `%c` in a rule's topic are
+ * replaced by the username and client id (a client without a username never matches a `%u` rule).
+ */
+export class Acl {
+  readonly #rules: readonly AclRule[]
+
+  constructor (rules: readonly AclRule[]) {
+    this.#rules = rules
+  }
+
+  allows (subject: AclSubject, access: 'publish' | 'subscribe', topic: string): boolean {
+    if (this.#rules.length === 0) return true
+    for (const rule of this.#rules) {
+      if (rule.access !== 'both' && rule.access !== access) continue
+      if (rule.user !== undefined && rule.user !== '%u' && rule.user !== subject.username) continue
+      if (rule.clientId !== undefined && rule.clientId !== subject.clientId) continue
+      if (rule.topic.includes('%u') && subject.username === undefined) continue
+      const pattern = rule.topic.replace(/%u/g, subject.username ?? '').replace(/%c/g, subject.clientId)
+      const hit = access === 'publish' ? topicMatches(pattern, topic) : filterWithin(pattern, topic)
+      if (hit) return rule.allow
+    }
+    return false
+  }
+}

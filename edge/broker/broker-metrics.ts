@@ -1,0 +1,33 @@
+import type { Metrics } from '../../core/metrics.ts'
+
+export type RejectReason = 'auth' | 'acl' | 'too_large' | 'too_many_clients' | 'too_many_inflight' | 'client_id' | 'protocol' | 'interceptor'
+
+/** The broker's figures, in Prometheus and as plain numbers for `/v1.0/metadata`. */
+export class BrokerMetrics {
+  readonly clients
+  readonly messagesIn
+  readonly messagesOut
+  readonly bytesIn
+  readonly bytesOut
+  readonly rejected
+  readonly connections
+  readonly counts = { messagesIn: 0, messagesOut: 0, rejected: 0 }
+
+  constructor (metrics: Metrics, sample: () => { clients: number; bytesIn: number; bytesOut: number }) {
+    this.clients = metrics.gauge({ name: 'mecha_mqtt_clients', help: 'MQTT clients connected now', collect () { this.set(sample().clients) } })
+    this.messagesIn = metrics.counter({ name: 'mecha_mqtt_messages_in_total', help: 'PUBLISH packets received from clients', labelNames: ['qos'] })
+    this.messagesOut = metrics.counter({ name: 'mecha_mqtt_messages_out_total', help: 'PUBLISH packets sent to clients', labelNames: ['qos'] })
+    this.bytesIn = metrics.gauge({ name: 'mecha_mqtt_bytes_in_total', help: 'bytes received on MQTT connections (TCP and WebSocket)', collect () { this.set(sample().bytesIn) } })
+    this.bytesOut = metrics.gauge({ name: 'mecha_mqtt_bytes_out_total', help: 'bytes sent on MQTT connections (TCP and WebSocket)', collect () { this.set(sample().bytesOut) } })
+    this.rejected = metrics.counter({ name: 'mecha_mqtt_rejected_total', help: 'connections, publishes and subscriptions rejected, by reason', labelNames: ['reason'] })
+    this.connections = metrics.counter({ name: 'mecha_mqtt_connections_total', help: 'MQTT connections accepted' })
+  }
+
+  reject (reason: RejectReason): void {
+    this.counts.rejected++
+    this.rejected.inc({ reason })
+  }
+
+  in (qos: number): void { this.counts.messagesIn++; this.messagesIn.inc({ qos: String(qos) }) }
+  out (qos: number): void { this.counts.messagesOut++; this.messagesOut.inc({ qos: String(qos) }) }
+}

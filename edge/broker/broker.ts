@@ -1,0 +1,237 @@
+import { createServer, type Server, type Socket } from 'node:net'
+import type { Duplex } from 'node:stream'
+import { Aedes } from 'aedes'
+import type { BusHandler, BusMessage, LocalBus, PublishInterceptor } from '../../core/bus.ts'
+import type { MqttConfig } from '../../core/config/index.ts'
+import { MechaError } from '../../core/errors.ts'
+import type { Logger } from '../../core/logger.ts'
+import type { Metrics } from '../../core/metrics.ts'
+import { verifyPassword } from '../../core/passwords.ts'
+import { Acl } from './acl.ts'
+import { BrokerMetrics, type RejectReason } from './broker-metrics.ts'
+
+export interface BrokerOptions {
+  config: MqttConfig
+  log: Logger
+  metrics: Metrics
+  /** An aedes persistence (the LevelDB one in the runtime); aedes' in-memory one when absent. */
+  persistence?: unknown
+}
+
+/** A connection's byte counters, kept for closed ones too so the totals only grow. */
+interface Counted { bytesRead: number; bytesWritten: number }
+
+const REJECT_CODE: Record<number, string> = { 2: 'identifier rejected', 3: 'server unavailable', 4: 'bad user name or password', 5: 'not authorized' }
+
+function connackError (returnCode: 2 | 3 | 4 | 5, message: string): Error {
+  return Object.assign(new Error(`${REJECT_CODE[returnCode]}: ${message}`), { returnCode })
+}
+
+/**
+ * The embedded MQTT broker: aedes (MQTT 3.1.1 and 3.1) with users, ACL and limits, on a TCP listener and on
+ * any stream handed to `handle()` (MQTT over WebSocket). It is the runtime's LocalBus.
+ */
+export class MqttBroker implements LocalBus {
+  readonly #aedes: any
+  readonly #config: MqttConfig
+  readonly #log: Logger
+  readonly #acl: Acl
+  readonly #users: Map<string, string>
+  readonly #interceptors = new Set<PublishInterceptor>()
+  readonly #live = new Set<Counted>()
+  readonly #closedBytes = { read: 0, written: 0 }
+  readonly metrics: BrokerMetrics
+  #server: Server | undefined
+  #closed = false
+
+  private constructor (aedes: any, opts: BrokerOptions) {
+    this.#aedes = aedes
+    this.#config = opts.config
+    this.#log = opts.log
+    this.#acl = new Acl(opts.config.acl)
+    this.#users = new Map(opts.config.users.map((u) => [u.username, u.password]))
+    this.metrics = new BrokerMetrics(opts.metrics, () => this.#sample())
+  }
+
+  static async create (opts: BrokerOptions): Promise<MqttBroker> {
+    let self: MqttBroker | undefined
+    const aedes = await Aedes.createBroker({
+      persistence: opts.persistence as any,
+      connectTimeout: opts.config.connectTimeoutMs,
+      maxInflightInbound: opts.config.maxInflight,
+      preConnect: (client: any, packet: any, cb: any) => { self!.#preConnect(client, packet, cb) },
+      authenticate: (client: any, username: any, password: any, cb: any) => { self!.#authenticate(client, username, password).then((ok) => cb(null, ok), (err) => cb(err, false)) },
+      authorizePublish: (client: any, packet: any, cb: any) => { self!.#authorizePublish(client, packet).then(() => cb(null), (err) => cb(err)) },
+      authorizeSubscribe: (client: any, sub: any, cb: any) => { cb(null, self!.#authorizeSubscribe(client, sub)) },
+    })
+    self = new MqttBroker(aedes, opts)
+    self.#wire()
+    return self
+  }
+
+  #wire (): void {
+    const a = this.#aedes
+    a.on('publish', (packet: any, client: any) => { if (client != null) this.metrics.in(packet.qos) })
+    a.on('client', () => { this.metrics.connections.inc() })
+    a.on('clientError', (client: any, err: Error) => {
+      if (/maxInflightInbound/.test(err.message)) this.#reject('too_many_inflight', client?.id, err.message)
+      else this.#log.debug({ clientId: client?.id, err: err.message }, 'mqtt client error')
+    })
+    a.on('connectionError', (_client: any, err: Error) => {
+      this.#reject('protocol', undefined, err.message)
+    })
+  }
+
+  #reject (reason: RejectReason, clientId: string | undefined, detail: string): void {
+    this.metrics.reject(reason)
+    this.#log.warn({ clientId, reason, detail }, 'mqtt rejected')
+  }
+
+  #preConnect (client: any, packet: any, cb: (err: Error | null, ok: boolean) => void): void {
+    client._mechaConnect = { emptyId: packet.clientId === '', clean: packet.clean === true }
+    // Count messages sent to this client. aedes registers these two functions as the subscription handlers
+    // while the client connects, so they are wrapped here, before that happens.
+    const d0 = client.deliver0; const dq = client.deliverQoS
+    client.deliver0 = (p: any, done: any) => { this.metrics.out(0); d0(p, done) }
+    client.deliverQoS = (p: any, done: any) => { if (p.qos > 0) this.metrics.out(p.qos); dq(p, done) }
+    cb(null, true)
+  }
+
+  async #authenticate (client: any, username: string | undefined, password: Buffer | undefined): Promise<boolean> {
+    const info = client._mechaConnect ?? {}
+    // [MQTT-3.1.3-8] a zero-byte client id with CleanSession 0 is refused with CONNACK 0x02.
+    if (info.emptyId === true && info.clean === false) {
+      this.#reject('client_id', undefined, 'empty client id with clean session 0')
+      throw connackError(2, 'a zero-length client id needs clean session 1 [MQTT-3.1.3-8]')
+    }
+    if (this.#aedes.connectedClients >= this.#config.maxClients) {
+      this.#reject('too_many_clients', client.id, `${this.#config.maxClients} clients connected`)
+      throw connackError(3, `mqtt.maxClients (${this.#config.maxClients}) reached`)
+    }
+    if (this.#users.size === 0) return true // anonymous: the config allows this only on loopback listeners
+    const hash = username === undefined ? undefined : this.#users.get(username)
+    if (hash === undefined || password === undefined || !(await verifyPassword(password.toString('utf8'), hash))) {
+      this.#reject('auth', client.id, `user ${username ?? '(none)'}`)
+      throw connackError(4, 'bad user name or password')
+    }
+    client._mechaUser = username
+    return true
+  }
+
+  async #authorizePublish (client: any, packet: any): Promise<void> {
+    const payload: Buffer = packet.payload ?? Buffer.alloc(0)
+    if (payload.length > this.#config.maxPayloadBytes) {
+      // [MQTT-3.3.5-2] 3.1.1 has no negative ack: the server closes the connection.
+      this.#reject('too_large', client?.id, `${payload.length} bytes on ${packet.topic}`)
+      throw new MechaError('MECHA_ERR_MQTT_PAYLOAD_TOO_LARGE', `payload of ${payload.length} bytes exceeds mqtt.maxPayloadBytes (${this.#config.maxPayloadBytes})`)
+    }
+    if (packet.topic.startsWith('$SYS')) {
+      this.#reject('acl', client?.id, `publish to ${packet.topic}`)
+      throw new MechaError('MECHA_ERR_MQTT_ACL', 'clients may not publish to $SYS topics')
+    }
+    if (!this.#acl.allows({ username: client?._mechaUser, clientId: client?.id }, 'publish', packet.topic)) {
+      this.#reject('acl', client?.id, `publish to ${packet.topic}`)
+      throw new MechaError('MECHA_ERR_MQTT_ACL', `publish to ${packet.topic} denied`)
+    }
+    await this.#runInterceptors({ topic: packet.topic, payload, qos: packet.qos, retain: packet.retain === true, origin: client?.id })
+  }
+
+  #authorizeSubscribe (client: any, sub: { topic: string; qos: number }): { topic: string; qos: number } | null {
+    if (this.#acl.allows({ username: client?._mechaUser, clientId: client?.id }, 'subscribe', sub.topic)) return sub
+    // Denied: SUBACK 0x80 for this filter, the connection stays up [MQTT-3.9.3].
+    this.#reject('acl', client?.id, `subscribe to ${sub.topic}`)
+    return null
+  }
+
+  async #runInterceptors (msg: BusMessage): Promise<void> {
+    for (const fn of this.#interceptors) {
+      try {
+        await fn(msg)
+      } catch (err) {
+        this.#reject('interceptor', msg.origin, (err as Error).message)
+        throw err
+      }
+    }
+  }
+
+  // --- LocalBus
+
+  async publish (msg: BusMessage): Promise<void> {
+    if (this.#closed) throw new MechaError('MECHA_ERR_NOT_READY', 'broker is closed')
+    await this.#runInterceptors(msg)
+    await new Promise<void>((resolve, reject) => {
+      this.#aedes.publish({ cmd: 'publish', topic: msg.topic, payload: msg.payload, qos: msg.qos, retain: msg.retain, dup: false }, (err?: Error) => {
+        if (err != null) reject(err); else resolve()
+      })
+    })
+  }
+
+  async subscribe (filter: string, handler: BusHandler): Promise<() => Promise<void>> {
+    const deliver = (packet: any, cb: () => void): void => {
+      const msg: BusMessage = { topic: packet.topic, payload: Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload ?? ''), qos: packet.qos, retain: packet.retain === true }
+      Promise.resolve().then(() => handler(msg)).catch((err) => { this.#log.error({ err, topic: msg.topic }, 'bus handler failed') }).finally(cb)
+    }
+    await new Promise<void>((resolve) => this.#aedes.subscribe(filter, deliver, resolve))
+    return async () => { await new Promise<void>((resolve) => this.#aedes.unsubscribe(filter, deliver, resolve)) }
+  }
+
+  intercept (fn: PublishInterceptor): () => void {
+    this.#interceptors.add(fn)
+    return () => { this.#interceptors.delete(fn) }
+  }
+
+  // --- listeners
+
+  /** Serves one MQTT connection on any duplex stream (a TCP socket, a WebSocket stream). */
+  handle (stream: Duplex, counted?: Counted): void {
+    if (counted !== undefined) {
+      this.#live.add(counted)
+      stream.once('close', () => {
+        this.#live.delete(counted)
+        this.#closedBytes.read += counted.bytesRead
+        this.#closedBytes.written += counted.bytesWritten
+      })
+    }
+    this.#aedes.handle(stream)
+  }
+
+  async listen (): Promise<{ host: string; port: number }> {
+    const server = createServer((socket: Socket) => { this.handle(socket, socket) })
+    this.#server = server
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (err: NodeJS.ErrnoException) => {
+        reject(new MechaError('MECHA_ERR_LISTEN', `MQTT cannot listen on ${this.#config.host}:${this.#config.port}: ${err.code ?? err.message}`, { cause: err }))
+      })
+      server.listen(this.#config.port, this.#config.host, () => { resolve() })
+    })
+    return this.address!
+  }
+
+  get address (): { host: string; port: number } | undefined {
+    const a = this.#server?.address()
+    return a != null && typeof a === 'object' ? { host: a.address, port: a.port } : undefined
+  }
+
+  #sample (): { clients: number; bytesIn: number; bytesOut: number } {
+    let bytesIn = this.#closedBytes.read; let bytesOut = this.#closedBytes.written
+    for (const c of this.#live) { bytesIn += c.bytesRead; bytesOut += c.bytesWritten }
+    return { clients: this.#aedes.connectedClients, bytesIn, bytesOut }
+  }
+
+  /** Plain figures for `/v1.0/metadata` and the UI. */
+  stats (): { clients: number; messagesIn: number; messagesOut: number; rejected: number; bytesIn: number; bytesOut: number } {
+    const s = this.#sample()
+    return { clients: s.clients, ...this.metrics.counts, bytesIn: s.bytesIn, bytesOut: s.bytesOut }
+  }
+
+  /** Stops accepting, disconnects clients (their sessions stay in persistence), closes aedes. Idempotent. */
+  async close (): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    // Stop accepting first; the server's close callback fires only once aedes has closed every client.
+    const server = this.#server
+    const serverClosed = server === undefined ? Promise.resolve() : new Promise<void>((resolve) => { server.close(() => { resolve() }) })
+    await new Promise<void>((resolve) => this.#aedes.close(() => { resolve() }))
+    await serverClosed
+  }
+}

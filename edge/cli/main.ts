@@ -1,0 +1,138 @@
+import { resolve } from 'node:path'
+import { isNativeAccelerationEnabled } from 'cbor-x'
+import { loadConfig } from '../../core/config/index.ts'
+import { MechaError, isMechaError } from '../../core/errors.ts'
+import { createLogger } from '../../core/logger.ts'
+import { hashPassword } from '../../core/passwords.ts'
+import { Runtime } from '../runtime.ts'
+import { BUILD, VERSION } from '../version.ts'
+import { USAGE, parseCli, type Cli } from './args.ts'
+import { readPassword, writeAdminHash } from './passwd.ts'
+import { installService, serviceUnit } from './service.ts'
+
+type Out = (line: string) => void
+const out: Out = (line) => { process.stdout.write(line + '\n') }
+const err: Out = (line) => { process.stderr.write(line + '\n') }
+
+/** The CLI shared by `npm start`, `npx mecha` and the single executable. Resolves to the exit code. */
+export async function main (argv: string[]): Promise<number> {
+  let cli: Cli
+  try { cli = parseCli(argv) } catch (e) {
+    err(`mecha: ${(e as Error).message}\n\n${USAGE}`)
+    return 2
+  }
+  try {
+    switch (cli.command) {
+      case 'help': out(USAGE); return 0
+      case 'version': return version(cli)
+      case 'check': return await check(cli)
+      case 'passwd': return await passwd(cli)
+      case 'service': return await service(cli)
+      case 'run': return await run(cli)
+    }
+  } catch (e) {
+    reportError(e)
+    return 1
+  }
+}
+
+function reportError (e: unknown): void {
+  if (isMechaError(e)) err(`mecha: ${e.code}: ${e.message}`)
+  else err(`mecha: ${(e as Error)?.stack ?? String(e)}`)
+}
+
+function version (cli: Cli): number {
+  const info = { version: VERSION, node: process.version, target: BUILD.target, commit: BUILD.commit, builtAt: BUILD.builtAt, cborNative: isNativeAccelerationEnabled }
+  if (cli.json) out(JSON.stringify(info))
+  else out(`mecha ${info.version} (node ${info.node}, ${info.target}, commit ${info.commit}${info.cborNative ? '' : ', cbor without native extractor'})`)
+  return 0
+}
+
+async function check (cli: Cli): Promise<number> {
+  try {
+    const { config, file, warnings } = await loadConfig({ file: cli.config, overrides: { dataDir: cli.dataDir } })
+    for (const w of warnings) err(`warning: ${w}`)
+    out(`ok: ${file ?? '(defaults)'}: id ${config.id}, ${config.components.length} components, ${config.subscriptions.length} subscriptions, ${config.apps.length} apps, cloud ${config.cloud?.url ?? 'off'}`)
+    return 0
+  } catch (e) {
+    if (isMechaError(e, 'MECHA_ERR_CONFIG_INVALID')) {
+      const problems = e.details as Array<{ path: string; message: string }>
+      err(`${cli.config ?? 'config'}: ${problems.length} problem${problems.length === 1 ? '' : 's'}`)
+      for (const p of problems) err(`  ${p.path}: ${p.message}`)
+      return 1
+    }
+    throw e
+  }
+}
+
+async function passwd (cli: Cli): Promise<number> {
+  const password = await readPassword()
+  if (password.length < 8) throw new MechaError('MECHA_ERR_UI_AUTH', 'the password must have at least 8 characters')
+  const hash = await hashPassword(password)
+  if (cli.print) { out(hash); return 0 }
+  const dataDir = resolve(cli.dataDir ?? process.env.MECHA_DATA_DIR ?? './data')
+  const path = await writeAdminHash(dataDir, hash)
+  out(`UI admin password set (${path})`)
+  return 0
+}
+
+/** The command line that starts this very runtime again: the executable itself, or node with our entry. */
+function selfExec (): string[] {
+  const sea = BUILD.commit !== 'source'
+  if (sea) return [process.execPath]
+  return [process.execPath, ...process.execArgv, resolve(process.argv[1])]
+}
+
+async function service (cli: Cli): Promise<number> {
+  const opts = { exec: selfExec(), config: cli.config, dataDir: cli.dataDir, user: cli.user }
+  if (cli.dryRun) { out(serviceUnit(opts)); return 0 }
+  for (const line of await installService(opts)) out(line)
+  return 0
+}
+
+async function run (cli: Cli): Promise<number> {
+  let loaded
+  try {
+    loaded = await loadConfig({ file: cli.config, overrides: { dataDir: cli.dataDir } })
+  } catch (e) {
+    if (isMechaError(e, 'MECHA_ERR_CONFIG_INVALID')) {
+      err(`mecha: the config has problems (run \`mecha check\` to list them again):`)
+      for (const p of e.details as Array<{ path: string; message: string }>) err(`  ${p.path}: ${p.message}`)
+      return 1
+    }
+    throw e
+  }
+  const { config } = loaded
+  const log = createLogger({ level: config.log.level, pretty: config.log.pretty })
+  for (const w of loaded.warnings) log.warn(w)
+  if (loaded.env.length > 0) log.info({ env: loaded.env }, 'environment overrides applied')
+
+  let stopRequested: (() => void) | undefined
+  const stopped = new Promise<void>((resolve) => { stopRequested = resolve })
+  let runtime: Runtime | undefined
+  let signals = 0
+  const onSignal = (signal: NodeJS.Signals): void => {
+    signals++
+    if (signals > 1) { log.warn({ signal }, 'second signal: exiting now'); process.exit(130) }
+    log.info({ signal }, 'stopping')
+    stopRequested?.()
+  }
+  process.on('SIGINT', onSignal)
+  process.on('SIGTERM', onSignal)
+  try {
+    runtime = await Runtime.start({ config, log, onShutdownRequest: () => stopRequested?.() })
+  } catch (e) {
+    process.off('SIGINT', onSignal); process.off('SIGTERM', onSignal)
+    log.fatal(e as Error, 'start failed')
+    reportError(e)
+    return 1
+  }
+  if (signals > 0) stopRequested?.()
+  await stopped
+  const t0 = Date.now()
+  let code = 0
+  try { await runtime.stop() } catch (e) { log.error(e as Error, 'stop incomplete'); code = 1 }
+  log.info({ ms: Date.now() - t0 }, 'stopped')
+  process.off('SIGINT', onSignal); process.off('SIGTERM', onSignal)
+  return code
+}

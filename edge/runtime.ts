@@ -1,0 +1,162 @@
+import { resolve } from 'node:path'
+import type { MechaConfig } from '../core/config/index.ts'
+import { Lifecycle } from '../core/lifecycle.ts'
+import type { Logger } from '../core/logger.ts'
+import { Metrics } from '../core/metrics.ts'
+import { LevelStore, type Store } from '../core/store/index.ts'
+import { ApiServer, type RoutePlugin } from './api/server.ts'
+import { healthRoutes } from './api/routes/health.ts'
+import { metadataRoutes, type MetadataBody } from './api/routes/metadata.ts'
+import { shutdownRoutes } from './api/routes/shutdown.ts'
+import { MqttBroker } from './broker/index.ts'
+import { createBrokerPersistence } from './broker/persistence.ts'
+import { MetricsServer } from './metrics-server.ts'
+import { UiServer } from './ui/server.ts'
+import { BUILD, VERSION } from './version.ts'
+
+export type Phase = 'starting' | 'running' | 'stopping' | 'stopped'
+
+export interface RuntimeOptions {
+  config: MechaConfig
+  log: Logger
+  /** Called once the runtime has stopped because of `POST /v1.0/shutdown`. */
+  onShutdownRequest?: () => void
+}
+
+export interface Addresses { mqtt?: { host: string; port: number }; api?: { host: string; port: number }; ui?: { host: string; port: number }; metrics?: { host: string; port: number } }
+
+/**
+ * The composition root: creates every part in order (store → broker → API → UI → metrics → …) and hands each
+ * only the core interfaces it needs; stops them in reverse. The only module that knows all the parts.
+ */
+export class Runtime {
+  readonly config: MechaConfig
+  readonly log: Logger
+  readonly metrics = new Metrics()
+  readonly addresses: Addresses = {}
+  #phase: Phase = 'starting'
+  readonly #lifecycle: Lifecycle
+  readonly #extended = new Map<string, string>()
+  readonly #opts: RuntimeOptions
+  store!: Store
+  broker!: MqttBroker
+
+  private constructor (opts: RuntimeOptions) {
+    this.#opts = opts
+    this.config = opts.config
+    this.log = opts.log
+    this.#lifecycle = new Lifecycle(opts.log)
+  }
+
+  get phase (): Phase { return this.#phase }
+
+  static async start (opts: RuntimeOptions): Promise<Runtime> {
+    const rt = new Runtime(opts)
+    try {
+      await rt.#start()
+    } catch (err) {
+      await rt.stop().catch(() => {})
+      throw err
+    }
+    return rt
+  }
+
+  async #start (): Promise<void> {
+    const { config, log } = this
+    const started = Date.now()
+    const dataDir = resolve(config.dataDir)
+    this.store = await this.#lifecycle.start('store', () => LevelStore.create({ dataDir, durability: config.store.durability }))
+    this.metrics.gauge({ name: 'mecha_store_bytes', help: 'approximate size of the LevelDB store on disk', collect: async function () { this.set(await rtStore().approximateSize()) } })
+    const rtStore = (): Store => this.store
+
+    const persistence = await createBrokerPersistence(this.store.namespace('broker'))
+    this.broker = await this.#lifecycle.start('broker', () => MqttBroker.create({ config: config.mqtt, log: log.child({ part: 'broker' }), metrics: this.metrics, persistence }))
+    this.addresses.mqtt = await this.broker.listen()
+
+    const api = await this.#lifecycle.start('api', () => ApiServer.create(
+      { host: config.api.host, port: config.api.port, token: config.api.token, maxBodyBytes: config.api.maxBodyBytes, log: log.child({ part: 'api' }) },
+      this.#routes(),
+    ))
+    this.addresses.api = await api.listen()
+
+    if (config.ui.enabled) {
+      const ui = await this.#lifecycle.start('ui', async () => new UiServer({ host: config.ui.host, port: config.ui.port, log: log.child({ part: 'ui' }), broker: this.broker, version: VERSION }))
+      this.addresses.ui = await ui.listen()
+    }
+    if (config.metrics.enabled) {
+      const ms = await this.#lifecycle.start('metrics', async () => new MetricsServer({ host: config.metrics.host, port: config.metrics.port, metrics: this.metrics }))
+      this.addresses.metrics = await ms.listen()
+    }
+    this.#phase = 'running'
+    log.info({ id: config.id, version: VERSION, dataDir, ...flatAddresses(this.addresses), ms: Date.now() - started }, 'mecha is running')
+  }
+
+  #routes (): RoutePlugin[] {
+    return [
+      (app) => healthRoutes(app, { phase: () => this.#phase, componentsReady: () => this.#phase === 'running' }),
+      (app) => metadataRoutes(app, { metadata: () => this.#metadata(), setExtended: (k, v) => { this.#extended.set(k, v) } }),
+      (app) => shutdownRoutes(app, {
+        shutdown: () => {
+          this.log.info('shutdown requested through the API')
+          this.stop().catch(() => {}).finally(() => this.#opts.onShutdownRequest?.())
+        },
+      }),
+    ]
+  }
+
+  async #metadata (): Promise<MetadataBody> {
+    const b = this.broker.stats()
+    const extended: Record<string, string> = {
+      'mecha.version': VERSION,
+      'mecha.build': BUILD.commit,
+      'mecha.phase': this.#phase,
+      'mqtt.clients': String(b.clients),
+      'mqtt.messagesIn': String(b.messagesIn),
+      'mqtt.messagesOut': String(b.messagesOut),
+      'mqtt.rejected': String(b.rejected),
+      'mqtt.address': this.addresses.mqtt === undefined ? '' : `${this.addresses.mqtt.host}:${this.addresses.mqtt.port}`,
+      'store.bytes': String(await this.store.approximateSize()),
+      'cloud.status': this.config.cloud === undefined ? 'not-configured' : 'unknown',
+      ...Object.fromEntries(this.#extended),
+    }
+    return {
+      id: this.config.id,
+      runtimeVersion: VERSION,
+      enabledFeatures: [],
+      actorRuntime: { runtimeStatus: 'DISABLED', activeActors: [], hostReady: false, placement: '' },
+      components: [
+        { name: 'statestore', type: 'state.level', version: 'v1', capabilities: ['ETAG', 'TRANSACTIONAL', 'TTL', 'QUERY_API'] },
+        { name: 'pubsub', type: 'pubsub.mqtt', version: 'v1', capabilities: [] },
+        ...this.config.components.map((c) => ({ name: c.metadata.name, type: c.spec.type, version: c.spec.version, capabilities: [] })),
+      ],
+      httpEndpoints: [],
+      subscriptions: this.config.subscriptions.map((s) => ({
+        pubsubname: s.spec.pubsubname,
+        topic: s.spec.topic,
+        deadLetterTopic: s.spec.deadLetterTopic ?? '',
+        metadata: s.spec.metadata ?? {},
+        rules: { rules: s.spec.routes?.rules ?? (s.spec.route === undefined ? [] : [{ match: '', path: s.spec.route }]) },
+        type: 'DECLARATIVE',
+      })),
+      appConnectionProperties: {},
+      extended,
+    }
+  }
+
+  /** Graceful stop in reverse start order, bounded to ~4.5 s so SIGTERM finishes within 5 s. Idempotent. */
+  async stop (): Promise<void> {
+    if (this.#phase === 'stopped') return
+    this.#phase = 'stopping'
+    try {
+      await this.#lifecycle.stop()
+    } finally {
+      this.#phase = 'stopped'
+    }
+  }
+}
+
+function flatAddresses (a: Addresses): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const [k, v] of Object.entries(a)) if (v !== undefined) out[k] = `${v.host}:${v.port}`
+  return out
+}
