@@ -28,6 +28,7 @@ export const ERRORS = {
   MECHA_ERR_OUTBOX_CORRUPT: { status: 500, text: 'an outbox entry cannot be decoded and was quarantined' },
   MECHA_ERR_CLOUD_CONNECT: { status: 502, text: 'the cloud broker refused or dropped the connection' },
   MECHA_ERR_CLOUD_REJECTED: { status: 502, text: 'the cloud broker refused a message' },
+  MECHA_ERR_CLOUD_TLS: { status: 500, text: 'the cloud TLS files cannot be read or the certificate and key do not match' },
   MECHA_ERR_DEVICE: { status: 500, text: 'a device binding failed' },
   MECHA_ERR_APP: { status: 500, text: 'a supervised app failed' },
   // --- Dapr API (docs.dapr.io/reference/api/error_codes)

@@ -8,11 +8,18 @@ import { ApiServer, type RoutePlugin } from './api/server.ts'
 import { healthRoutes } from './api/routes/health.ts'
 import { metadataRoutes, type MetadataBody } from './api/routes/metadata.ts'
 import { shutdownRoutes } from './api/routes/shutdown.ts'
+import { stateRoutes } from './api/routes/state.ts'
+import { lockRoutes } from './api/routes/lock.ts'
+import { componentMetadata } from '../core/config/index.ts'
+import { LevelStateStore, type StateStore } from '../core/state/index.ts'
+import type { FastifyRequest } from 'fastify'
 import { MqttBroker } from './broker/index.ts'
 import { createBrokerPersistence } from './broker/persistence.ts'
 import { MetricsServer } from './metrics-server.ts'
 import { UiServer } from './ui/server.ts'
 import { BUILD, VERSION } from './version.ts'
+
+const STATE_CAPABILITIES = ['ETAG', 'TRANSACTIONAL', 'TTL', 'QUERY_API']
 
 export type Phase = 'starting' | 'running' | 'stopping' | 'stopped'
 
@@ -40,6 +47,7 @@ export class Runtime {
   readonly #opts: RuntimeOptions
   store!: Store
   broker!: MqttBroker
+  readonly stateStores = new Map<string, StateStore>()
 
   private constructor (opts: RuntimeOptions) {
     this.#opts = opts
@@ -69,7 +77,13 @@ export class Runtime {
     this.metrics.gauge({ name: 'mecha_store_bytes', help: 'approximate size of the LevelDB store on disk', collect: async function () { this.set(await rtStore().approximateSize()) } })
     const rtStore = (): Store => this.store
 
-    const persistence = await createBrokerPersistence(this.store.namespace('broker'))
+    await this.#startStateStores()
+
+    // Stopped after the broker (reverse order): destroy waits for the broker's last writes, then the store closes.
+    const persistence = await this.#lifecycle.start('broker-persistence', async () => {
+      const p = await createBrokerPersistence(this.store.namespace('broker'))
+      return { persistence: p, close: () => p.destroy() }
+    }).then((x) => x.persistence)
     this.broker = await this.#lifecycle.start('broker', () => MqttBroker.create({ config: config.mqtt, log: log.child({ part: 'broker' }), metrics: this.metrics, persistence }))
     this.addresses.mqtt = await this.broker.listen()
 
@@ -91,8 +105,37 @@ export class Runtime {
     log.info({ id: config.id, version: VERSION, dataDir, ...flatAddresses(this.addresses), ms: Date.now() - started }, 'mecha is running')
   }
 
+  /** The built-in `statestore` and every `state.level` component, each in its own namespace. */
+  async #startStateStores (): Promise<void> {
+    const docs = [
+      { name: 'statestore', metadata: {} as Record<string, string> },
+      ...this.config.components.filter((c) => c.spec.type === 'state.level').map((c) => ({ name: c.metadata.name, metadata: componentMetadata(c) })),
+    ]
+    const root = this.store.namespace('state')
+    for (const doc of docs) {
+      const store = await this.#lifecycle.start(`state:${doc.name}`, () => LevelStateStore.create({
+        namespace: root.namespace(doc.name),
+        name: doc.name,
+        keyPrefix: doc.metadata.keyPrefix,
+        logger: this.log.child({ part: 'state', store: doc.name }),
+      }))
+      this.stateStores.set(doc.name, store)
+    }
+  }
+
+  /** The calling app, as Dapr scopes state keys: the `dapr-app-id` header, else the runtime's own id. */
+  #appIdFor (req: FastifyRequest): string {
+    const h = req.headers['dapr-app-id']
+    return typeof h === 'string' && h !== '' ? h : this.config.id
+  }
+
   #routes (): RoutePlugin[] {
+    const stores = (name: string): StateStore | undefined => this.stateStores.get(name)
+    const storeNames = (): string[] => [...this.stateStores.keys()]
+    const appIdFor = (req: FastifyRequest): string => this.#appIdFor(req)
     return [
+      (app) => stateRoutes(app, { stores, storeNames, appIdFor, maxValueBytes: this.config.state.maxValueBytes }),
+      (app) => lockRoutes(app, { stores, storeNames, appIdFor }),
       (app) => healthRoutes(app, { phase: () => this.#phase, componentsReady: () => this.#phase === 'running' }),
       (app) => metadataRoutes(app, { metadata: () => this.#metadata(), setExtended: (k, v) => { this.#extended.set(k, v) } }),
       (app) => shutdownRoutes(app, {
@@ -125,9 +168,9 @@ export class Runtime {
       enabledFeatures: [],
       actorRuntime: { runtimeStatus: 'DISABLED', activeActors: [], hostReady: false, placement: '' },
       components: [
-        { name: 'statestore', type: 'state.level', version: 'v1', capabilities: ['ETAG', 'TRANSACTIONAL', 'TTL', 'QUERY_API'] },
+        { name: 'statestore', type: 'state.level', version: 'v1', capabilities: STATE_CAPABILITIES },
         { name: 'pubsub', type: 'pubsub.mqtt', version: 'v1', capabilities: [] },
-        ...this.config.components.map((c) => ({ name: c.metadata.name, type: c.spec.type, version: c.spec.version, capabilities: [] })),
+        ...this.config.components.map((c) => ({ name: c.metadata.name, type: c.spec.type, version: c.spec.version, capabilities: c.spec.type === 'state.level' ? STATE_CAPABILITIES : [] })),
       ],
       httpEndpoints: [],
       subscriptions: this.config.subscriptions.map((s) => ({

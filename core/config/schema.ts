@@ -48,6 +48,10 @@ export const configSchema = obj({
     token: str({ minLength: 1 }),
     maxBodyBytes: int(1024, 268435456, 4 * 1024 * 1024),
   }, { default: {} }),
+  state: obj({
+    /** The largest value one state save may carry. */
+    maxValueBytes: int(1, 268435456, 1024 * 1024),
+  }, { default: {} }),
   ui: obj({
     host: host('127.0.0.1'),
     port: port(8080),

@@ -11,6 +11,7 @@ export interface MechaConfig {
   readonly store: { readonly durability: Durability }
   readonly mqtt: MqttConfig
   readonly api: { readonly host: string; readonly port: number; readonly token?: string; readonly maxBodyBytes: number }
+  readonly state: { readonly maxValueBytes: number }
   readonly ui: { readonly host: string; readonly port: number; readonly enabled: boolean }
   readonly metrics: { readonly host: string; readonly port: number; readonly enabled: boolean }
   readonly cloud?: CloudConfig

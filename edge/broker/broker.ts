@@ -23,6 +23,25 @@ interface Counted { bytesRead: number; bytesWritten: number }
 
 const REJECT_CODE: Record<number, string> = { 2: 'identifier rejected', 3: 'server unavailable', 4: 'bad user name or password', 5: 'not authorized' }
 
+const PUBLISHED = Symbol('mecha.published')
+
+/** The identities of the last `size` packets delivered to one client. */
+class RecentKeys {
+  readonly #keys = new Set<string>()
+  readonly #size: number
+  constructor (size: number) { this.#size = size }
+  /** True when this packet was delivered already; records it otherwise. */
+  repeat (p: { brokerId?: string; brokerCounter?: number }): boolean {
+    if (p.brokerId === undefined || p.brokerCounter === undefined) return false
+    const key = `${p.brokerId}:${p.brokerCounter}`
+    if (this.#keys.has(key)) return true
+    this.#keys.add(key)
+    if (this.#keys.size > this.#size) this.#keys.delete(this.#keys.values().next().value!)
+    return false
+  }
+}
+const noop = (): void => {}
+
 function connackError (returnCode: 2 | 3 | 4 | 5, message: string): Error {
   return Object.assign(new Error(`${REJECT_CODE[returnCode]}: ${message}`), { returnCode })
 }
@@ -66,6 +85,7 @@ export class MqttBroker implements LocalBus {
     })
     self = new MqttBroker(aedes, opts)
     self.#wire()
+    self.#persistBeforePuback()
     return self
   }
 
@@ -82,6 +102,27 @@ export class MqttBroker implements LocalBus {
     })
   }
 
+  /**
+   * aedes answers a QoS 1 PUBLISH with PUBACK first and only then stores it (retained, offline queues), so a
+   * kill -9 in between would lose a message the publisher saw acknowledged. We publish QoS 1 packets in
+   * full inside authorizePublish, which aedes awaits before the PUBACK, and make aedes' own later publish of
+   * the same packet a no-op. QoS 2 is already stored before PUBREC, QoS 0 has no ack.
+   */
+  #persistBeforePuback (): void {
+    const a = this.#aedes
+    const original = a.publish.bind(a)
+    a.publish = (packet: any, client: any, done: any) => {
+      if (typeof client === 'function') { done = client; client = null }
+      if (packet?.[PUBLISHED] === true) { (done ?? noop)(null); return }
+      original(packet, client, done)
+    }
+    this.#publishNow = (packet: any, client: any) => new Promise<void>((resolve, reject) => {
+      original(packet, client, (err?: Error) => { if (err != null) reject(err); else { packet[PUBLISHED] = true; resolve() } })
+    })
+  }
+
+  #publishNow: (packet: any, client: any) => Promise<void> = async () => {}
+
   #reject (reason: RejectReason, clientId: string | undefined, detail: string): void {
     this.metrics.reject(reason)
     this.#log.warn({ clientId, reason, detail }, 'mqtt rejected')
@@ -89,11 +130,25 @@ export class MqttBroker implements LocalBus {
 
   #preConnect (client: any, packet: any, cb: (err: Error | null, ok: boolean) => void): void {
     client._mechaConnect = { emptyId: packet.clientId === '', clean: packet.clean === true }
-    // Count messages sent to this client. aedes registers these two functions as the subscription handlers
-    // while the client connects, so they are wrapped here, before that happens.
+    // aedes drops a packet whose broker counter is below the last one this client received (its guard
+    // against overlapping subscriptions delivering twice). With a persistence doing real I/O, QoS 1/2 packets
+    // are emitted only after their store completes, so counters reach a client out of order and aedes would
+    // silently drop messages. We switch that off and dedupe by packet identity instead.
+    client.duplicates = new Proxy(Object.create(null), { get: () => 0, set: () => true, deleteProperty: () => true })
+    const seen = new RecentKeys(1024)
+    // aedes registers these two functions as the subscription handlers while the client connects, so they
+    // are wrapped here, before that happens (also to count messages out).
     const d0 = client.deliver0; const dq = client.deliverQoS
-    client.deliver0 = (p: any, done: any) => { this.metrics.out(0); d0(p, done) }
-    client.deliverQoS = (p: any, done: any) => { if (p.qos > 0) this.metrics.out(p.qos); dq(p, done) }
+    const deliver0 = (p: any, done: any): void => {
+      if (seen.repeat(p)) { setImmediate(done); return }
+      this.metrics.out(0); d0(p, done)
+    }
+    client.deliver0 = deliver0
+    client.deliverQoS = (p: any, done: any) => {
+      if (p.qos === 0) { deliver0(p, done); return }
+      if (seen.repeat(p)) { setImmediate(done); return }
+      this.metrics.out(p.qos); dq(p, done)
+    }
     cb(null, true)
   }
 
@@ -134,6 +189,7 @@ export class MqttBroker implements LocalBus {
       throw new MechaError('MECHA_ERR_MQTT_ACL', `publish to ${packet.topic} denied`)
     }
     await this.#runInterceptors({ topic: packet.topic, payload, qos: packet.qos, retain: packet.retain === true, origin: client?.id })
+    if (packet.qos === 1 && client != null) await this.#publishNow(packet, client)
   }
 
   #authorizeSubscribe (client: any, sub: { topic: string; qos: number }): { topic: string; qos: number } | null {

@@ -1,9 +1,7 @@
 import type { Namespace } from '../../core/store/index.ts'
+import { LevelPersistence } from './persistence/index.ts'
 
-/**
- * The broker's persistence over the `broker` namespace of the store. Until the LevelDB persistence lands the
- * broker runs on aedes' in-memory one (undefined here).
- */
-export async function createBrokerPersistence (_ns: Namespace): Promise<unknown> {
-  return undefined
+/** The broker's aedes persistence over the `broker` namespace of the store. */
+export async function createBrokerPersistence (ns: Namespace): Promise<LevelPersistence> {
+  return await LevelPersistence.create(ns)
 }

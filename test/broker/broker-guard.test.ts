@@ -6,7 +6,7 @@ import mqttPacket from 'mqtt-packet'
 import { hashPassword } from '../../core/passwords.ts'
 import type { Runtime } from '../../edge/runtime.ts'
 import { startRuntime } from '../helpers/runtime.ts'
-import { connect, collect, closeAll } from '../helpers/mqtt.ts'
+import { connect, collect, closeAll, onceOn } from '../helpers/mqtt.ts'
 import { cleanupTmp } from '../helpers/tmp.ts'
 
 const test = suite<{ rt: Runtime; url: string }>('broker guards')
@@ -73,7 +73,7 @@ test('broker - an ACL-denied publish closes only that connection and is counted'
   const bob = await connect(url, { username: 'bob', password: 'bob-secret', clientId: 'bob-2' })
   const before = await rejected(rt, 'acl')
   await alice.subscribeAsync('users/alice/#', { qos: 1 })
-  const closed = once(bob, 'close')
+  const closed = onceOn(bob, 'close')
   bob.publish('users/alice/inbox', 'forged', { qos: 1 })
   await closed
   assert.is(await rejected(rt, 'acl'), before + 1)
@@ -88,7 +88,7 @@ test('broker - an oversized payload is refused, counted, and others are unaffect
   const big = await connect(url, { username: 'alice', password: 'alice-secret', clientId: 'alice-big' })
   await alice.subscribeAsync('data/#', { qos: 1 })
   const before = await rejected(rt, 'too_large')
-  const closed = once(big, 'close')
+  const closed = onceOn(big, 'close')
   big.publish('data/big', Buffer.alloc(2048, 1), { qos: 1 })
   await closed
   assert.is(await rejected(rt, 'too_large'), before + 1)

@@ -1,14 +1,19 @@
-import { once } from 'node:events'
+import { once, type EventEmitter } from 'node:events'
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt'
+
+/** `events.once` for MQTT.js clients, whose typed emitter does not satisfy node's overloads. */
+export function onceOn (emitter: unknown, name: string): Promise<unknown[]> {
+  return once(emitter as EventEmitter, name)
+}
 
 /** Connects an MQTT.js client and waits for CONNACK (rejects with the CONNACK error, no reconnect loop). */
 export async function connect (url: string, opts: IClientOptions = {}): Promise<MqttClient> {
   const client = mqtt.connect(url, { reconnectPeriod: 0, connectTimeout: 5000, protocolVersion: 4, ...opts })
   try {
     await Promise.race([
-      once(client, 'connect'),
-      once(client, 'error').then(([err]) => { throw err }),
-      once(client, 'close').then(() => { throw new Error('closed before CONNACK') }),
+      onceOn(client, 'connect'),
+      onceOn(client, 'error').then(([err]) => { throw err }),
+      onceOn(client, 'close').then(() => { throw new Error('closed before CONNACK') }),
     ])
   } catch (err) {
     client.end(true)

@@ -1,5 +1,4 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import { once } from 'node:events'
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { parseConfig } from '../../core/config/index.ts'
@@ -63,11 +62,13 @@ export async function spawnRuntime (opts: SpawnOptions = {}): Promise<Spawned> {
   const command = opts.command ?? [process.execPath, '--import', 'tsx', join(ROOT, 'edge/main.ts'), 'run']
   const proc = spawn(command[0], [...command.slice(1), ...args], {
     cwd: opts.cwd ?? ROOT,
-    env: { ...process.env, MECHA_LOG_PRETTY: 'false', ...opts.env },
+    env: { ...process.env, MECHA_LOG_PRETTY: 'false', MECHA_LOG_LEVEL: 'info', ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    // Its own process group, so a signal reaches the runtime even behind `npm start` (as a terminal's Ctrl-C does).
+    detached: true,
   })
   let output = ''
-  const exited = new Promise<number | null>((resolve) => { proc.once('exit', (code, signal) => { resolve(code ?? (signal === null ? null : -1)) }) })
+  const exited = new Promise<number | null>((resolve) => { proc.once('close', (code, signal) => { resolve(code ?? (signal === null ? null : -1)) }) })
   const addresses = await new Promise<Spawned['addresses']>((resolve, reject) => {
     const timer = setTimeout(() => { reject(new Error(`runtime did not start within ${opts.timeoutMs ?? 20000} ms:\n${output}`)) }, opts.timeoutMs ?? 20000)
     const onData = (d: Buffer): void => {
@@ -97,13 +98,12 @@ export async function spawnRuntime (opts: SpawnOptions = {}): Promise<Spawned> {
     exited,
     stop: async (signal = 'SIGTERM') => {
       const t0 = Date.now()
-      proc.kill(signal)
+      try { process.kill(-proc.pid!, signal) } catch {}
       const code = await exited
       return { code, ms: Date.now() - t0 }
     },
     kill9: async () => {
-      proc.kill('SIGKILL')
-      await once(proc, 'exit').catch(() => {})
+      try { process.kill(-proc.pid!, 'SIGKILL') } catch {}
       await exited
     },
   }

@@ -1,0 +1,354 @@
+import { Readable } from 'node:stream'
+import qlobber from 'qlobber'
+import type { Namespace } from '../../../core/store/index.ts'
+import { MechaError } from '../../../core/errors.ts'
+import { KeyedSerial } from './keyed-serial.ts'
+import { clientPrefix, incomingKey, outgoingKey, splitClientKey, subscriptionKey } from './keys.ts'
+import { OutgoingIndex, entryOf } from './outgoing-index.ts'
+import { incomingPacket, isRetainedDelete, queuedFor, storable } from './packet-codec.ts'
+import { SubscriptionIndex, TOPIC_OPTIONS } from './subscription-index.ts'
+import type { AedesAsyncPersistence, BrokerPacket, BrokerRef, ClientRef, SubscriptionIn, SubscriptionRecord, TopicSubscription } from './types.ts'
+
+const { QlobberTrue } = qlobber
+/** Values fetched per LevelDB round trip while streaming. */
+const READ_CHUNK = 64
+
+/**
+ * The aedes persistence (aedes-persistence 11, async interface) on the runtime's LevelDB store, so sessions
+ * survive `kill -9`: retained messages, subscriptions of persistent sessions, their queued QoS 1/2 packets
+ * (in order, with the packet ids assigned), incoming QoS 2 packets awaiting PUBREL, and wills.
+ *
+ * Every change is written before its promise resolves. What aedes looks up on every publish lives in memory
+ * as well, loaded by `create()`: the subscription trie, the retained topics and each session queue's index
+ * (packet ids, not payloads). Incoming packets and wills are read from disk when asked for.
+ *
+ * Layout, one child namespace each: `retained` (topic → packet), `subs` (client NUL topic → options),
+ * `outgoing` (client NUL 16-digit sequence → packet), `incoming` (client NUL 5-digit packet id → packet),
+ * `wills` (client NUL → packet); see keys.ts.
+ */
+export class LevelPersistence implements AedesAsyncPersistence {
+  readonly #retained: Namespace<BrokerPacket>
+  readonly #subs: Namespace<SubscriptionRecord>
+  readonly #outgoing: Namespace<BrokerPacket>
+  readonly #incoming: Namespace<BrokerPacket>
+  readonly #wills: Namespace<BrokerPacket>
+  readonly #retainedTopics = new Set<string>()
+  readonly #subIndex = new SubscriptionIndex()
+  readonly #outIndex = new OutgoingIndex()
+  readonly #serial = new KeyedSerial()
+  readonly #pending = new Set<Promise<unknown>>()
+  /** The last outgoing sequence number handed out; one counter for all clients keeps each queue ordered. */
+  #seq = 0
+  #broker: BrokerRef | undefined
+  #destroyed = false
+
+  private constructor (ns: Namespace) {
+    this.#retained = ns.namespace<BrokerPacket>('retained')
+    this.#subs = ns.namespace<SubscriptionRecord>('subs')
+    this.#outgoing = ns.namespace<BrokerPacket>('outgoing')
+    this.#incoming = ns.namespace<BrokerPacket>('incoming')
+    this.#wills = ns.namespace<BrokerPacket>('wills')
+  }
+
+  /** Opens the persistence over `ns` (e.g. `store.namespace('broker')`) and loads its in-memory indexes. */
+  static async create (ns: Namespace): Promise<LevelPersistence> {
+    const persistence = new LevelPersistence(ns)
+    await persistence.#load()
+    return persistence
+  }
+
+  async #load (): Promise<void> {
+    for await (const topic of this.#retained.keys()) this.#retainedTopics.add(topic)
+    for await (const [key, record] of this.#subs.entries()) {
+      const { clientId, rest } = splitClientKey(key)
+      this.#subIndex.set(clientId, rest, record)
+    }
+    for await (const [key, packet] of this.#outgoing.entries()) {
+      const { clientId, rest } = splitClientKey(key)
+      const seq = Number(rest)
+      this.#outIndex.add(clientId, entryOf(seq, packet))
+      if (seq > this.#seq) this.#seq = seq
+    }
+  }
+
+  /** The broker given to `setup()` (the shared test suite reads it). */
+  get broker (): BrokerRef | undefined { return this.#broker }
+
+  // aedes checks that setup is an AsyncFunction before it calls it.
+  async setup (broker: BrokerRef): Promise<void> {
+    this.#broker = broker
+  }
+
+  // --- retained messages
+
+  async storeRetained (packet: BrokerPacket): Promise<void> {
+    this.#assertLive()
+    const topic = packet.topic
+    if (typeof topic !== 'string') throw new TypeError('retained packet has no topic')
+    // Copied now: the caller may reuse the packet object once this returns.
+    const value = isRetainedDelete(packet) ? undefined : storable(packet)
+    await this.#track(this.#serial.run(`r:${topic}`, async () => {
+      if (value === undefined) {
+        await this.#retained.del(topic)
+        this.#retainedTopics.delete(topic)
+      } else {
+        await this.#retained.put(topic, value)
+        this.#retainedTopics.add(topic)
+      }
+    }))
+  }
+
+  createRetainedStream (pattern: string): Readable {
+    return this.createRetainedStreamCombi([pattern])
+  }
+
+  /** Retained messages per pattern, in pattern order (one SUBSCRIBE's filters each get theirs [MQTT-3.3.1-6]). */
+  createRetainedStreamCombi (patterns: string[]): Readable {
+    this.#assertLive()
+    const topics: string[] = []
+    for (const pattern of patterns) {
+      const matcher = new QlobberTrue(TOPIC_OPTIONS).add(pattern)
+      for (const topic of this.#retainedTopics) if (matcher.test(topic)) topics.push(topic)
+    }
+    return Readable.from(readValues(this.#retained, topics))
+  }
+
+  // --- subscriptions
+
+  async addSubscriptions (client: ClientRef, subs: SubscriptionIn[]): Promise<void> {
+    this.#assertLive()
+    const id = client.id
+    const net = SubscriptionIndex.net(subs)
+    if (net.size === 0) return
+    await this.#track(this.#serial.run(`s:${id}`, async () => {
+      await this.#subs.batch([...net].map(([topic, value]) => ({ type: 'put' as const, key: subscriptionKey(id, topic), value })))
+      for (const [topic, record] of net) this.#subIndex.set(id, topic, record)
+    }))
+  }
+
+  async removeSubscriptions (client: ClientRef, topics: string[]): Promise<void> {
+    this.#assertLive()
+    const id = client.id
+    await this.#track(this.#serial.run(`s:${id}`, () => this.#deleteSubscriptions(id, topics)))
+  }
+
+  async cleanSubscriptions (client: ClientRef): Promise<void> {
+    this.#assertLive()
+    const id = client.id
+    await this.#track(this.#serial.run(`s:${id}`, () => this.#deleteSubscriptions(id, this.#subIndex.topicsOf(id))))
+  }
+
+  async #deleteSubscriptions (id: string, topics: readonly string[]): Promise<void> {
+    const present = [...new Set(topics)].filter((t) => this.#subIndex.has(id, t))
+    if (present.length === 0) return
+    await this.#subs.batch(present.map((t) => ({ type: 'del' as const, key: subscriptionKey(id, t) })))
+    for (const t of present) this.#subIndex.delete(id, t)
+  }
+
+  async subscriptionsByClient (client: ClientRef): Promise<SubscriptionIn[]> {
+    return this.#subIndex.byClient(client.id)
+  }
+
+  async subscriptionsByTopic (topic: string): Promise<TopicSubscription[]> {
+    return this.#subIndex.byTopic(topic)
+  }
+
+  async countOffline (): Promise<{ subsCount: number; clientsCount: number }> {
+    return this.#subIndex.count()
+  }
+
+  getClientList (topic: string): Readable {
+    return Readable.from([...this.#subIndex.clientsWith(topic)])
+  }
+
+  // --- session queues (outgoing QoS 1/2)
+
+  async outgoingEnqueue (sub: { clientId: string; qos?: number }, packet: BrokerPacket): Promise<void> {
+    await this.outgoingEnqueueCombi([sub], packet)
+  }
+
+  /** One atomic write for every subscriber. A client matched by several of its filters gets one copy at the
+   *  highest of their QoS, which [MQTT-3.3.5-1] requires (further copies are only allowed). */
+  async outgoingEnqueueCombi (subs: Array<{ clientId: string; qos?: number }>, packet: BrokerPacket): Promise<void> {
+    this.#assertLive()
+    const perClient = new Map<string, { clientId: string; qos?: number }>()
+    for (const sub of subs) {
+      const seen = perClient.get(sub.clientId)
+      if (seen === undefined || (sub.qos ?? 0) > (seen.qos ?? 0)) perClient.set(sub.clientId, sub)
+    }
+    if (perClient.size === 0) return
+    const items = [...perClient.values()].map((sub) => ({ clientId: sub.clientId, seq: ++this.#seq, packet: queuedFor(sub, packet) }))
+    await this.#track(this.#outgoing.batch(items.map((i) => ({ type: 'put' as const, key: outgoingKey(i.clientId, i.seq), value: i.packet }))))
+    for (const i of items) this.#outIndex.add(i.clientId, entryOf(i.seq, i.packet))
+  }
+
+  /**
+   * Records the packet id the broker gave a queued packet, or replaces the packet (a PUBLISH becomes its PUBREL
+   * once PUBREC arrived [MQTT-4.3.3-1]). The index changes at once, as in the reference persistence, so a PUBACK
+   * racing this write still finds the packet; the writes to one queued packet are serialised.
+   */
+  async outgoingUpdate (client: ClientRef, packet: BrokerPacket): Promise<void> {
+    this.#assertLive()
+    const id = client.id
+    const found = this.#outIndex.findForUpdate(id, packet)
+    if (found === undefined) {
+      throw new MechaError('MECHA_ERR_MQTT_UNKNOWN_PACKET', `no queued packet of client ${id} matches packet id ${String(packet.messageId)}`)
+    }
+    const key = outgoingKey(id, found.entry.seq)
+    if (found.replace) {
+      const value = storable(packet)
+      Object.assign(found.entry, entryOf(found.entry.seq, value))
+      await this.#track(this.#serial.run(`o:${key}`, () => this.#outgoing.put(key, value)))
+      return
+    }
+    const messageId = packet.messageId
+    found.entry.messageId = messageId
+    await this.#track(this.#serial.run(`o:${key}`, async () => {
+      const stored = await this.#outgoing.get(key)
+      if (stored === undefined) return // acknowledged and cleared meanwhile
+      stored.messageId = messageId
+      await this.#outgoing.put(key, stored)
+    }))
+  }
+
+  /** Removes the queued packet with this packet id (its PUBACK or PUBCOMP arrived) and returns it. */
+  async outgoingClearMessageId (client: ClientRef, packet: BrokerPacket): Promise<BrokerPacket | undefined> {
+    this.#assertLive()
+    if (packet === null || typeof packet !== 'object') return undefined
+    const id = client.id
+    const entry = this.#outIndex.findByMessageId(id, packet.messageId)
+    if (entry === undefined) return undefined
+    this.#outIndex.remove(id, entry)
+    const key = outgoingKey(id, entry.seq)
+    return await this.#track(this.#serial.run(`o:${key}`, async () => {
+      const stored = await this.#outgoing.get(key)
+      await this.#outgoing.del(key)
+      return stored
+    }))
+  }
+
+  /** The client's queue as it is now, in enqueue order; packets cleared while streaming are skipped. */
+  outgoingStream (client: ClientRef): Readable {
+    this.#assertLive()
+    const keys = this.#outIndex.snapshot(client.id).map((e) => outgoingKey(client.id, e.seq))
+    return Readable.from(readValues(this.#outgoing, keys))
+  }
+
+  // --- incoming QoS 2 packets, kept from PUBLISH to PUBREL [MQTT-4.3.3-2]
+
+  async incomingStorePacket (client: ClientRef, packet: BrokerPacket): Promise<void> {
+    this.#assertLive()
+    const id = client.id
+    const key = incomingKey(id, checkMessageId(packet.messageId))
+    const value = incomingPacket(packet)
+    await this.#track(this.#serial.run(`i:${id}`, () => this.#incoming.put(key, value)))
+  }
+
+  async incomingGetPacket (client: ClientRef, packet: { messageId?: number }): Promise<BrokerPacket> {
+    this.#assertLive()
+    const id = client.id
+    const key = incomingKey(id, checkMessageId(packet.messageId))
+    const stored = await this.#track(this.#serial.run(`i:${id}`, () => this.#incoming.get(key)))
+    if (stored === undefined) throw unknownIncoming(id, packet.messageId)
+    return stored
+  }
+
+  async incomingDelPacket (client: ClientRef, packet: { messageId?: number }): Promise<void> {
+    this.#assertLive()
+    const id = client.id
+    const key = incomingKey(id, checkMessageId(packet.messageId))
+    await this.#track(this.#serial.run(`i:${id}`, async () => {
+      if (await this.#incoming.get(key) === undefined) throw unknownIncoming(id, packet.messageId)
+      await this.#incoming.del(key)
+    }))
+  }
+
+  /** A clean session ends with its QoS 2 state [MQTT-3.1.2-6]. The trailing NUL keeps `abc` from `abcd`. */
+  async cleanIncoming (client: ClientRef): Promise<void> {
+    this.#assertLive()
+    const id = client.id
+    await this.#track(this.#serial.run(`i:${id}`, () => this.#incoming.clear({ prefix: clientPrefix(id) })))
+  }
+
+  // --- wills
+
+  /** Stamps the will with this broker and the client, as the reference does (`streamWill` filters by broker). */
+  async putWill (client: ClientRef, packet: BrokerPacket): Promise<void> {
+    this.#assertLive()
+    if (this.#broker === undefined) throw new TypeError('putWill before setup(broker)')
+    packet.brokerId = this.#broker.id
+    packet.clientId = client.id
+    const value = storable(packet)
+    await this.#track(this.#serial.run(`w:${client.id}`, () => this.#wills.put(clientPrefix(client.id), value)))
+  }
+
+  async getWill (client: ClientRef): Promise<BrokerPacket | undefined> {
+    this.#assertLive()
+    return await this.#track(this.#serial.run(`w:${client.id}`, () => this.#wills.get(clientPrefix(client.id))))
+  }
+
+  async delWill (client: ClientRef): Promise<BrokerPacket | undefined> {
+    this.#assertLive()
+    const key = clientPrefix(client.id)
+    return await this.#track(this.#serial.run(`w:${client.id}`, async () => {
+      const will = await this.#wills.get(key)
+      if (will !== undefined) await this.#wills.del(key)
+      return will
+    }))
+  }
+
+  /** Wills of clients whose broker is not in `brokers` (alive brokers), for aedes to publish. */
+  streamWill (brokers: Record<string, number> = {}): Readable {
+    this.#assertLive()
+    const wills = this.#wills
+    return Readable.from((async function * () {
+      for await (const [, will] of wills.entries()) {
+        if (!brokers[String(will.brokerId)]) yield will
+      }
+    })())
+  }
+
+  // --- lifecycle
+
+  /** Waits for pending writes; the store stays open (its owner closes it). Idempotent. */
+  async destroy (): Promise<void> {
+    this.#destroyed = true
+    while (this.#pending.size > 0) await Promise.allSettled([...this.#pending])
+  }
+
+  /** Same as `destroy()`, under the name the rest of the runtime uses. */
+  async close (): Promise<void> {
+    await this.destroy()
+  }
+
+  #assertLive (): void {
+    if (this.#destroyed) throw new MechaError('MECHA_ERR_STORE_CLOSED', 'the broker persistence is destroyed')
+  }
+
+  #track<T> (work: Promise<T>): Promise<T> {
+    this.#pending.add(work)
+    const forget = (): void => { this.#pending.delete(work) }
+    work.then(forget, forget)
+    return work
+  }
+}
+
+/** Values of `keys` in order, a chunk per read; keys deleted since the snapshot are skipped. */
+async function * readValues<V> (ns: Namespace<V>, keys: readonly string[]): AsyncGenerator<V> {
+  for (let i = 0; i < keys.length; i += READ_CHUNK) {
+    const values = await ns.getMany(keys.slice(i, i + READ_CHUNK))
+    for (const v of values) if (v !== undefined) yield v
+  }
+}
+
+function checkMessageId (messageId: unknown): number {
+  // [MQTT-2.3.1-1] packet identifiers are 16-bit
+  if (typeof messageId !== 'number' || !Number.isInteger(messageId) || messageId < 0 || messageId > 0xffff) {
+    throw new TypeError(`invalid packet identifier: ${String(messageId)}`)
+  }
+  return messageId
+}
+
+function unknownIncoming (clientId: string, messageId: unknown): MechaError {
+  return new MechaError('MECHA_ERR_MQTT_UNKNOWN_PACKET', `no incoming packet ${String(messageId)} of client ${clientId}`)
+}
