@@ -8,6 +8,7 @@ import type { Logger } from '../../core/logger.ts'
 import type { Metrics } from '../../core/metrics.ts'
 import { verifyPassword } from '../../core/passwords.ts'
 import { Acl } from './acl.ts'
+import { duplexPair } from './duplex-pair.ts'
 import { BrokerMetrics, type RejectReason } from './broker-metrics.ts'
 
 export interface BrokerOptions {
@@ -58,6 +59,8 @@ export class MqttBroker implements LocalBus {
   readonly #users: Map<string, string>
   readonly #interceptors = new Set<PublishInterceptor>()
   readonly #live = new Set<Counted>()
+  /** Streams of the runtime's own MQTT clients (subscription sessions): trusted, not subject to users/ACL. */
+  readonly #internal = new WeakSet<object>()
   readonly #closedBytes = { read: 0, written: 0 }
   readonly metrics: BrokerMetrics
   #server: Server | undefined
@@ -163,6 +166,7 @@ export class MqttBroker implements LocalBus {
       this.#reject('too_many_clients', client.id, `${this.#config.maxClients} clients connected`)
       throw connackError(3, `mqtt.maxClients (${this.#config.maxClients}) reached`)
     }
+    if (this.#internal.has(client.conn)) return true
     if (this.#users.size === 0) return true // anonymous: the config allows this only on loopback listeners
     const hash = username === undefined ? undefined : this.#users.get(username)
     if (hash === undefined || password === undefined || !(await verifyPassword(password.toString('utf8'), hash))) {
@@ -184,7 +188,7 @@ export class MqttBroker implements LocalBus {
       this.#reject('acl', client?.id, `publish to ${packet.topic}`)
       throw new MechaError('MECHA_ERR_MQTT_ACL', 'clients may not publish to $SYS topics')
     }
-    if (!this.#acl.allows({ username: client?._mechaUser, clientId: client?.id }, 'publish', packet.topic)) {
+    if (client != null && !this.#internal.has(client.conn) && !this.#acl.allows({ username: client._mechaUser, clientId: client.id }, 'publish', packet.topic)) {
       this.#reject('acl', client?.id, `publish to ${packet.topic}`)
       throw new MechaError('MECHA_ERR_MQTT_ACL', `publish to ${packet.topic} denied`)
     }
@@ -193,7 +197,7 @@ export class MqttBroker implements LocalBus {
   }
 
   #authorizeSubscribe (client: any, sub: { topic: string; qos: number }): { topic: string; qos: number } | null {
-    if (this.#acl.allows({ username: client?._mechaUser, clientId: client?.id }, 'subscribe', sub.topic)) return sub
+    if (this.#internal.has(client?.conn) || this.#acl.allows({ username: client?._mechaUser, clientId: client?.id }, 'subscribe', sub.topic)) return sub
     // Denied: SUBACK 0x80 for this filter, the connection stays up [MQTT-3.9.3].
     this.#reject('acl', client?.id, `subscribe to ${sub.topic}`)
     return null
@@ -249,6 +253,17 @@ export class MqttBroker implements LocalBus {
       })
     }
     this.#aedes.handle(stream)
+  }
+
+  /**
+   * A trusted in-process MQTT connection for the runtime's own clients (e.g. a subscription's persistent
+   * session): hand the returned stream to MQTT.js. No socket, no users or ACL; payload limits still apply.
+   */
+  connectInternal (): Duplex {
+    const [ours, theirs] = duplexPair()
+    this.#internal.add(ours)
+    this.#aedes.handle(ours)
+    return theirs
   }
 
   async listen (): Promise<{ host: string; port: number }> {
