@@ -1,6 +1,7 @@
 import { resolve } from 'node:path'
 import type { MechaConfig } from '../core/config/index.ts'
 import { Lifecycle } from '../core/lifecycle.ts'
+import { MechaError } from '../core/errors.ts'
 import type { Logger } from '../core/logger.ts'
 import { Metrics } from '../core/metrics.ts'
 import { LevelStore, type Store } from '../core/store/index.ts'
@@ -13,6 +14,8 @@ import { lockRoutes } from './api/routes/lock.ts'
 import { componentMetadata } from '../core/config/index.ts'
 import { LevelStateStore, type StateStore } from '../core/state/index.ts'
 import type { FastifyRequest } from 'fastify'
+import { CloudBridge, type StateAccess } from '../cloud-bridge/index.ts'
+import { ShadowedStateStore } from './state/shadow-access.ts'
 import { MqttBroker } from './broker/index.ts'
 import { createBrokerPersistence } from './broker/persistence.ts'
 import { MetricsServer } from './metrics-server.ts'
@@ -48,6 +51,7 @@ export class Runtime {
   store!: Store
   broker!: MqttBroker
   readonly stateStores = new Map<string, StateStore>()
+  cloud: CloudBridge | undefined
 
   private constructor (opts: RuntimeOptions) {
     this.#opts = opts
@@ -85,6 +89,9 @@ export class Runtime {
       return { persistence: p, close: () => p.destroy() }
     }).then((x) => x.persistence)
     this.broker = await this.#lifecycle.start('broker', () => MqttBroker.create({ config: config.mqtt, log: log.child({ part: 'broker' }), metrics: this.metrics, persistence }))
+    // The bridge registers its outbox interceptor before the broker accepts its first connection, so no
+    // forwarded publish can be acknowledged without being queued.
+    await this.#startCloud()
     this.addresses.mqtt = await this.broker.listen()
 
     const api = await this.#lifecycle.start('api', () => ApiServer.create(
@@ -123,6 +130,39 @@ export class Runtime {
     }
   }
 
+  async #startCloud (): Promise<void> {
+    const cloud = this.config.cloud
+    if (cloud === undefined) return
+    if (cloud.outbox.durability === 'power' && this.config.store.durability !== 'power') {
+      this.log.warn('cloud.outbox.durability is power but store.durability is process: the outbox follows the store; set store.durability: power')
+    }
+    let stateAccess: StateAccess | undefined
+    if (cloud.stateSync !== undefined) {
+      const target = this.stateStores.get(cloud.stateSync.store)
+      if (target === undefined) throw new MechaError('MECHA_ERR_CONFIG_INVALID', `cloud.stateSync.store: no state store "${cloud.stateSync.store}"`)
+      const shadowed = new ShadowedStateStore(target)
+      this.stateStores.set(cloud.stateSync.store, shadowed)
+      stateAccess = shadowed.access()
+    }
+    this.cloud = await this.#lifecycle.start('cloud', () => CloudBridge.create({
+      config: cloud, nodeId: this.config.id, store: this.store, bus: this.broker, log: this.log.child({ part: 'cloud' }), stateAccess,
+    }))
+    const bridge = this.cloud
+    this.metrics.gauge({ name: 'mecha_cloud_connected', help: '1 while the cloud link is up', collect () { this.set(bridge.snapshot().connected ? 1 : 0) } })
+    this.metrics.gauge({
+      name: 'mecha_cloud_outbox_messages',
+      help: 'the outbox ledger: accepted = delivered + dropped + queued',
+      labelNames: ['kind'],
+      collect () {
+        const l = bridge.ledger()
+        this.set({ kind: 'accepted' }, l.accepted); this.set({ kind: 'delivered' }, l.delivered); this.set({ kind: 'queued' }, l.queued)
+        this.set({ kind: 'rejected_new' }, l.rejectedNew)
+        for (const [reason, n] of Object.entries(l.dropped)) this.set({ kind: `dropped_${reason}` }, n)
+      },
+    })
+    this.metrics.gauge({ name: 'mecha_cloud_outbox_bytes', help: 'bytes queued in the outbox', collect () { this.set(bridge.ledger().queuedBytes) } })
+  }
+
   /** The calling app, as Dapr scopes state keys: the `dapr-app-id` header, else the runtime's own id. */
   #appIdFor (req: FastifyRequest): string {
     const h = req.headers['dapr-app-id']
@@ -159,7 +199,7 @@ export class Runtime {
       'mqtt.rejected': String(b.rejected),
       'mqtt.address': this.addresses.mqtt === undefined ? '' : `${this.addresses.mqtt.host}:${this.addresses.mqtt.port}`,
       'store.bytes': String(await this.store.approximateSize()),
-      'cloud.status': this.config.cloud === undefined ? 'not-configured' : 'unknown',
+      ...this.#cloudExtended(),
       ...Object.fromEntries(this.#extended),
     }
     return {
@@ -183,6 +223,23 @@ export class Runtime {
       })),
       appConnectionProperties: {},
       extended,
+    }
+  }
+
+  #cloudExtended (): Record<string, string> {
+    if (this.cloud === undefined) return { 'cloud.status': 'not-configured' }
+    const snap = this.cloud.snapshot()
+    const l = snap.ledger
+    return {
+      'cloud.status': snap.status.type,
+      'cloud.connected': String(snap.connected),
+      'cloud.url': snap.url ?? '',
+      'cloud.outbox.accepted': String(l.accepted),
+      'cloud.outbox.delivered': String(l.delivered),
+      'cloud.outbox.queued': String(l.queued),
+      'cloud.outbox.queuedBytes': String(l.queuedBytes),
+      'cloud.outbox.dropped': JSON.stringify(l.dropped),
+      'cloud.outbox.rejectedNew': String(l.rejectedNew),
     }
   }
 

@@ -1,0 +1,12 @@
+/** The cloud bridge's public surface: the composition root and tests import from here only. */
+export { CloudBridge, BRIDGE_ORIGIN, type CloudBridgeOptions, type CloudBridgeStats } from './bridge.ts'
+export { resolveCloudConfig } from './config.ts'
+export type { CloudStatus, CloudStatusType, CloudSnapshot, StatusStream } from './status.ts'
+export type { Ledger, DropReason } from './ledger.ts'
+export { DROP_REASONS } from './ledger.ts'
+export { decorrelatedJitter, type DelayFn } from './backoff.ts'
+export { NamespaceStateAccess, type StateAccess, type DesiredDocument } from './state-access.ts'
+export { decodeBatch, encodeBatch, BATCH_CONTENT_TYPE, type Batch, type BatchMessage } from './batch-codec.ts'
+export { unwrapEnvelope, type Envelope, type EnvelopeKind } from './envelope.ts'
+export { matchTopic, mapTopic } from './topics.ts'
+export type { CloudConfig, CloudConfigInput, ForwardRule, ReceiveRule } from '../core/config/cloud-schema.ts'

@@ -1,0 +1,229 @@
+/**
+ * Moves messages from the outbox to the cloud at the link's pace: a window of unacknowledged publishes, each
+ * acknowledgement immediately making room for the next (no timer ticks), reading ahead from the outbox in
+ * order. Everything — backlog and live traffic — goes through the outbox cursor, so live messages can never
+ * overtake the backlog and per-topic order holds across reconnects and restarts.
+ */
+import type { MqttClient, IClientPublishOptions } from 'mqtt'
+import type { Clock } from '../core/clock.ts'
+import type { Logger } from '../core/logger.ts'
+import type { Outbox, QueuedItem } from './outbox.ts'
+import { wrapEnvelope, type EnvelopeKind } from './envelope.ts'
+import { BATCH_CONTENT_TYPE, encodeBatch, unbatchedWireBytes } from './batch-codec.ts'
+
+export interface BatchLimits { maxMessages: number; maxDelayMs: number }
+
+export interface SenderOptions {
+  outbox: Outbox
+  nodeId: string
+  protocolVersion: 4 | 5
+  envelope: EnvelopeKind
+  window: number
+  clock: Clock
+  log: Logger
+  /** Limits per batch topic (from the forward rules). */
+  batches: ReadonlyMap<string, BatchLimits>
+  /** The cloud refused these with an MQTT 5 reason code ≥ 0x80; they are already counted and removed. */
+  onRefused: (items: QueuedItem[], code: number, reason: string) => void
+  /** Something was acknowledged or dropped: backlog figures changed. */
+  onProgress: () => void
+  /** A publish failed without a reason code (the connection is broken): reconnect. */
+  onBroken: (reason: string) => void
+}
+
+interface Level { buf: QueuedItem[]; cursor: string | undefined; exhausted: boolean; holdUntil: number; holdTimer: unknown }
+
+const READ_AHEAD = 256
+
+export class Sender {
+  readonly #o: SenderOptions
+  #client: MqttClient | undefined
+  #window: number
+  #gen = 0
+  #inflight = 0
+  #levels: Level[] = []
+  #pumping = false
+  #again = false
+  #delivered = 0
+  #bytesSaved = 0
+  #batchesSent = 0
+
+  constructor (o: SenderOptions) {
+    this.#o = o
+    this.#window = o.window
+    this.#resetLevels()
+  }
+
+  get inflight (): number { return this.#inflight }
+  /** Messages acknowledged by the cloud since start. */
+  get delivered (): number { return this.#delivered }
+  get batchStats (): { batches: number; bytesSaved: number } { return { batches: this.#batchesSent, bytesSaved: this.#bytesSaved } }
+
+  attach (client: MqttClient, receiveMaximum: number): void {
+    this.#gen++
+    this.#client = client
+    // Never more in flight than the broker allows (MQTT 5 Receive Maximum, §3.2.2.3.3).
+    this.#window = Math.max(1, Math.min(this.#o.window, receiveMaximum))
+    this.#resetLevels()
+    this.#inflight = 0
+    this.#o.outbox.clearSending()
+    this.pump()
+  }
+
+  /** The connection is gone: whatever was in flight stays in the outbox and is sent again on the next one. */
+  detach (): void {
+    this.#gen++
+    this.#client = undefined
+    this.#inflight = 0
+    this.#o.outbox.clearSending()
+    this.#resetLevels()
+  }
+
+  /** New entries landed in a level. */
+  notify (priority: number): void {
+    const l = this.#levels[priority]
+    l.exhausted = false
+    l.holdUntil = 0 // a waiting batch may be full now
+    this.pump()
+  }
+
+  /** Sends one message without queuing it (QoS 0 of a rule with `queueQos0: false`); false when offline. */
+  sendDirect (topic: string, payload: Buffer, retain: boolean): boolean {
+    if (this.#client === undefined) return false
+    this.#client.publish(topic, payload, { qos: 0, retain })
+    return true
+  }
+
+  #resetLevels (): void {
+    for (const l of this.#levels) this.#o.clock.clearTimeout(l.holdTimer)
+    this.#levels = Array.from({ length: 10 }, () => ({ buf: [], cursor: undefined, exhausted: false, holdUntil: 0, holdTimer: undefined }))
+  }
+
+  pump (): void {
+    if (this.#pumping) { this.#again = true; return }
+    this.#pumping = true
+    void this.#run().catch((err) => { this.#o.log.error({ err: err as Error }, 'cloud sender failed') }).finally(() => { this.#pumping = false })
+  }
+
+  async #run (): Promise<void> {
+    do {
+      this.#again = false
+      const gen = this.#gen
+      while (this.#client !== undefined && gen === this.#gen && this.#inflight < this.#window) {
+        const unit = await this.#nextUnit(gen)
+        if (unit === undefined || gen !== this.#gen) break
+        this.#send(unit)
+      }
+    } while (this.#again)
+  }
+
+  /** The next message (or batch) in drain order: most important level first, each level in arrival order. */
+  async #nextUnit (gen: number): Promise<QueuedItem[] | undefined> {
+    const now = this.#o.clock.now()
+    for (let p = 0; p < 10; p++) {
+      const l = this.#levels[p]
+      if (l.holdUntil > now) continue
+      for (;;) {
+        if (l.buf.length === 0 && !(await this.#fill(p, l, gen))) break
+        if (gen !== this.#gen) return undefined
+        const item = l.buf[0]
+        if (item.entry.expiresAt !== 0 && item.entry.expiresAt <= now) {
+          l.buf.shift()
+          this.#complete([item], 'expired')
+          continue
+        }
+        if (item.entry.batchTopic === undefined) { l.buf.shift(); return [item] }
+        const batch = await this.#takeBatch(p, l, gen, now)
+        if (batch === undefined) break // held for more messages; look at the next level
+        return batch
+      }
+    }
+    return undefined
+  }
+
+  /** Reads ahead into a level's buffer; false when the level has nothing more right now. */
+  async #fill (p: number, l: Level, gen: number): Promise<boolean> {
+    if (l.exhausted) return false
+    const version = this.#o.outbox.levelVersion(p)
+    const r = await this.#o.outbox.read(p, l.cursor, READ_AHEAD)
+    if (gen !== this.#gen) return false
+    l.cursor = r.lastKey
+    l.buf.push(...r.items)
+    // Entries appended while we read may lie past what the iterator saw: only then is "exhausted" not true.
+    if (r.exhausted && this.#o.outbox.levelVersion(p) === version) l.exhausted = true
+    return l.buf.length > 0 || !l.exhausted
+  }
+
+  /** Consecutive entries of one batch topic; undefined while waiting (up to maxDelayMs) for a fuller batch. */
+  async #takeBatch (p: number, l: Level, gen: number, now: number): Promise<QueuedItem[] | undefined> {
+    const first = l.buf[0]
+    const topic = first.entry.batchTopic as string
+    const limits = this.#o.batches.get(topic) ?? { maxMessages: 100, maxDelayMs: 0 }
+    const fits = (i: QueuedItem): boolean => i.entry.batchTopic === topic && i.entry.qos === first.entry.qos
+    let n = 0
+    for (;;) {
+      while (n < l.buf.length && n < limits.maxMessages && fits(l.buf[n])) n++
+      if (n >= limits.maxMessages || n < l.buf.length) break
+      if (!(await this.#fill(p, l, gen)) || gen !== this.#gen) break
+      if (l.exhausted && n === l.buf.length) break
+    }
+    if (gen !== this.#gen) return undefined
+    const due = first.entry.ts + limits.maxDelayMs
+    if (n < limits.maxMessages && n === l.buf.length && due > now) {
+      l.holdUntil = due
+      this.#o.clock.clearTimeout(l.holdTimer)
+      l.holdTimer = this.#o.clock.setTimeout(() => { l.holdUntil = 0; this.pump() }, due - now)
+      return undefined
+    }
+    return l.buf.splice(0, n)
+  }
+
+  #send (items: QueuedItem[]): void {
+    const client = this.#client as MqttClient
+    const gen = this.#gen
+    const first = items[0].entry
+    const v5 = this.#o.protocolVersion === 5
+    let topic: string; let payload: Buffer
+    const opts: IClientPublishOptions = { qos: first.qos, retain: first.retain }
+    if (items.length === 1 && first.batchTopic === undefined) {
+      topic = first.topic
+      payload = wrapEnvelope(this.#o.envelope, { id: first.id, ts: first.ts, topic: first.localTopic, payload: first.payload })
+      if (v5) opts.properties = { userProperties: { 'mecha-id': first.id } }
+    } else {
+      topic = first.batchTopic as string
+      const messages = items.map((i) => ({ id: i.entry.id, topic: i.entry.topic, payload: i.entry.payload, ts: i.entry.ts }))
+      payload = encodeBatch(this.#o.nodeId, messages)
+      opts.retain = false
+      if (v5) opts.properties = { contentType: BATCH_CONTENT_TYPE, userProperties: { 'mecha-id': `${first.id}+${items.length}` } }
+      this.#batchesSent++
+      this.#bytesSaved += Math.max(0, unbatchedWireBytes(messages) - (topic.length + payload.length + 24))
+    }
+    for (const i of items) this.#o.outbox.markSending(i.key)
+    this.#inflight++
+    client.publish(topic, payload, opts, (err) => {
+      if (gen !== this.#gen) return // that connection is gone; the entries are sent again on the next one
+      this.#inflight--
+      for (const i of items) this.#o.outbox.unmarkSending(i.key)
+      const code = (err as { code?: unknown } | undefined)?.code
+      if (err == null) {
+        this.#delivered += items.length
+        this.#complete(items, 'delivered')
+      } else if (typeof code === 'number' && code >= 0x80) {
+        this.#complete(items, 'refused')
+        this.#o.onRefused(items, code, err.message)
+      } else {
+        this.#o.onBroken(`publish failed: ${err.message}`)
+        return
+      }
+      this.pump()
+    })
+  }
+
+  #complete (items: QueuedItem[], outcome: 'delivered' | 'expired' | 'refused'): void {
+    this.#o.outbox.complete(items, outcome).then(() => { this.#o.onProgress() }, (err) => {
+      this.#o.log.error({ err: err as Error }, 'outbox delete failed; the message will be sent again')
+    })
+  }
+
+  close (): void { this.detach() }
+}
