@@ -2,6 +2,7 @@ import { resolve } from 'node:path'
 import type { MechaConfig } from '../core/config/index.ts'
 import { Lifecycle } from '../core/lifecycle.ts'
 import { MechaError } from '../core/errors.ts'
+import { Supervisor } from '../core/supervisor/index.ts'
 import type { Logger } from '../core/logger.ts'
 import { Metrics } from '../core/metrics.ts'
 import { LevelStore, type Store } from '../core/store/index.ts'
@@ -52,6 +53,7 @@ export class Runtime {
   broker!: MqttBroker
   readonly stateStores = new Map<string, StateStore>()
   cloud: CloudBridge | undefined
+  supervisor!: Supervisor
 
   private constructor (opts: RuntimeOptions) {
     this.#opts = opts
@@ -108,6 +110,13 @@ export class Runtime {
       const ms = await this.#lifecycle.start('metrics', async () => new MetricsServer({ host: config.metrics.host, port: config.metrics.port, metrics: this.metrics }))
       this.addresses.metrics = await ms.listen()
     }
+    // Apps last: they expect the API (and the broker) to answer as soon as they start.
+    this.supervisor = await this.#lifecycle.start('apps', async () => new Supervisor({
+      apps: config.apps,
+      env: this.#appEnv(),
+      log: log.child({ part: 'apps' }),
+    }))
+    this.supervisor.start()
     this.#phase = 'running'
     log.info({ id: config.id, version: VERSION, dataDir, ...flatAddresses(this.addresses), ms: Date.now() - started }, 'mecha is running')
   }
@@ -163,6 +172,18 @@ export class Runtime {
     this.metrics.gauge({ name: 'mecha_cloud_outbox_bytes', help: 'bytes queued in the outbox', collect () { this.set(bridge.ledger().queuedBytes) } })
   }
 
+  /** What an app needs to find us, named as Dapr SDKs and MQTT apps expect. */
+  #appEnv (): Record<string, string> {
+    const api = this.addresses.api!
+    const env: Record<string, string> = {
+      DAPR_HTTP_PORT: String(api.port),
+      DAPR_HTTP_ENDPOINT: `http://127.0.0.1:${api.port}`,
+      MECHA_MQTT_URL: `mqtt://127.0.0.1:${this.addresses.mqtt!.port}`,
+    }
+    if (this.config.api.token !== undefined) env.DAPR_API_TOKEN = this.config.api.token
+    return env
+  }
+
   /** The calling app, as Dapr scopes state keys: the `dapr-app-id` header, else the runtime's own id. */
   #appIdFor (req: FastifyRequest): string {
     const h = req.headers['dapr-app-id']
@@ -200,6 +221,7 @@ export class Runtime {
       'mqtt.address': this.addresses.mqtt === undefined ? '' : `${this.addresses.mqtt.host}:${this.addresses.mqtt.port}`,
       'store.bytes': String(await this.store.approximateSize()),
       ...this.#cloudExtended(),
+      ...Object.fromEntries(this.supervisor?.status().map((a) => [`app.${a.id}`, `${a.state.type}, ${a.restarts} restarts`]) ?? []),
       ...Object.fromEntries(this.#extended),
     }
     return {
