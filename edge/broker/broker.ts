@@ -97,7 +97,11 @@ export class MqttBroker implements LocalBus {
     a.on('publish', (packet: any, client: any) => { if (client != null) this.metrics.in(packet.qos) })
     a.on('client', () => { this.metrics.connections.inc() })
     a.on('clientError', (client: any, err: Error) => {
-      if (/maxInflightInbound/.test(err.message)) this.#reject('too_many_inflight', client?.id, err.message)
+      if (/maxInflightInbound/.test(err.message)) {
+        // Every packet past the limit in the same read errors; the client is closed once, counted once.
+        if (client?._mechaInflightCounted !== true) this.#reject('too_many_inflight', client?.id, err.message)
+        if (client != null) client._mechaInflightCounted = true
+      }
       else this.#log.debug({ clientId: client?.id, err: err.message }, 'mqtt client error')
     })
     a.on('connectionError', (_client: any, err: Error) => {

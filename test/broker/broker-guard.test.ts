@@ -22,7 +22,7 @@ test.before(async (ctx) => {
     { topic: 'clients/%c/out', access: 'publish' },
     { topic: 'public/#', access: 'subscribe' },
   ]
-  ctx.rt = await startRuntime({ mqtt: { users, acl, maxPayloadBytes: 1024, maxClients: 6, connectTimeoutMs: 400 } })
+  ctx.rt = await startRuntime({ mqtt: { users, acl, maxPayloadBytes: 1024, maxClients: 6, connectTimeoutMs: 400, maxInflight: 5 } })
   const a = ctx.rt.addresses.mqtt!
   ctx.url = `mqtt://${a.host}:${a.port}`
 })
@@ -140,6 +140,23 @@ test('broker - a zero-length client id with clean session 0 gets CONNACK 0x02 [M
   assert.is(packet.cmd, 'connack')
   assert.is(packet.returnCode, 2)
   s.destroy()
+})
+
+test('broker - a client holding more than maxInflight QoS 2 messages unreleased is disconnected and counted', async ({ rt, url }) => {
+  const before = await rejected(rt, 'too_many_inflight')
+  const s = await rawSocket(url)
+  s.on('error', () => {})
+  const parser = mqttPacket.parser({ protocolVersion: 4 })
+  const received: string[] = []
+  parser.on('packet', (p: any) => { received.push(p.cmd) })
+  s.on('data', (d) => parser.parse(d))
+  s.write(mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clientId: 'hoarder', clean: true, keepalive: 30, username: 'alice', password: Buffer.from('alice-secret') } as any))
+  // Seven QoS 2 publishes, never answering PUBREC with PUBREL: the broker holds each one until released.
+  for (let id = 1; id <= 7; id++) s.write(mqttPacket.generate({ cmd: 'publish', topic: 'hoard/x', payload: Buffer.from(String(id)), qos: 2, messageId: id, retain: false, dup: false } as any))
+  await once(s, 'close')
+  // The seven arrive in one read and are handled together: the sixth trips the limit before any PUBREC is out.
+  assert.ok(received.filter((c) => c === 'pubrec').length <= 5, 'never more than maxInflight accepted')
+  assert.is(await rejected(rt, 'too_many_inflight'), before + 1)
 })
 
 test('broker - past maxClients a client gets CONNACK 3 (server unavailable)', async ({ rt, url }) => {
