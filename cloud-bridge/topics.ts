@@ -1,18 +1,7 @@
 /** MQTT topic filters and the prefix mapping the forward and receive rules use. */
 
-/** Whether `topic` matches the MQTT filter `filter` ([MQTT-4.7.1]: `+` one level, `#` the rest, `$` topics only explicitly). */
-export function matchTopic (filter: string, topic: string): boolean {
-  // [MQTT-4.7.2-1] wildcards at the first level do not match topics starting with '$'.
-  if (topic.startsWith('$') && (filter.startsWith('+') || filter.startsWith('#'))) return false
-  const f = filter.split('/')
-  const t = topic.split('/')
-  for (let i = 0; i < f.length; i++) {
-    if (f[i] === '#') return true
-    if (i >= t.length) return false
-    if (f[i] !== '+' && f[i] !== t[i]) return false
-  }
-  return f.length === t.length
-}
+/** Whether `topic` matches the MQTT filter `filter` (one implementation for the whole runtime, in core). */
+export { topicMatches as matchTopic } from '../core/topics.ts'
 
 /** The levels of a filter before its first wildcard, with the trailing `/`: `a/b/#` → `a/b/`, `a/+/c` → `a/`, `#` → ''. */
 export function literalPrefix (filter: string): string {

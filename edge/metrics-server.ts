@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http'
 import type { Metrics } from '../core/metrics.ts'
-import { listenOn } from './ui/server.ts'
+import { addressOf, closeServer, listenOn } from './http-listener.ts'
 
 /** Prometheus scrape endpoint: `GET /metrics` in the text exposition format. */
 export class MetricsServer {
@@ -24,20 +24,12 @@ export class MetricsServer {
     })
   }
 
-  async listen (): Promise<{ host: string; port: number }> {
-    await listenOn(this.#server, this.#host, this.#port, 'metrics')
-    return this.address!
-  }
-
-  get address (): { host: string; port: number } | undefined {
-    const a = this.#server.address()
-    return a != null && typeof a === 'object' ? { host: a.address, port: a.port } : undefined
-  }
+  listen (): Promise<{ host: string; port: number }> { return listenOn(this.#server, this.#host, this.#port, 'metrics') }
+  get address (): { host: string; port: number } | undefined { return addressOf(this.#server) }
 
   async close (): Promise<void> {
     if (this.#closed) return
     this.#closed = true
-    this.#server.closeAllConnections()
-    await new Promise<void>((resolve) => { this.#server.close(() => { resolve() }) })
+    await closeServer(this.#server)
   }
 }

@@ -1,18 +1,7 @@
 import type { AclRule } from '../../core/config/index.ts'
+import { topicMatches } from '../../core/topics.ts'
 
-/** MQTT topic filter matching, [MQTT-4.7]: `+` one level, `#` the rest (including the parent level). */
-export function topicMatches (filter: string, topic: string): boolean {
-  const f = filter.split('/')
-  const t = topic.split('/')
-  // [MQTT-4.7.2-1] topics starting with $ are not matched by filters starting with a wildcard
-  if (topic.startsWith('$') && (f[0] === '+' || f[0] === '#')) return false
-  for (let i = 0; i < f.length; i++) {
-    if (f[i] === '#') return true
-    if (i >= t.length) return false
-    if (f[i] !== '+' && f[i] !== t[i]) return false
-  }
-  return f.length === t.length
-}
+export { topicMatches }
 
 /** Whether `filter` (a subscription) only ever matches topics that `rule` (an ACL pattern) matches. */
 function filterWithin (rule: string, filter: string): boolean {

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 import { WebSocketServer, createWebSocketStream } from 'ws'
-import { MechaError } from '../../core/errors.ts'
+import { addressOf, closeServer, listenOn } from '../http-listener.ts'
 import type { Logger } from '../../core/logger.ts'
 import type { MqttBroker } from '../broker/index.ts'
 
@@ -48,32 +48,14 @@ export class UiServer {
     res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ errorCode: 'ERR_NOT_FOUND', message: `no route ${req.method} ${path}` }))
   }
 
-  async listen (): Promise<{ host: string; port: number }> {
-    await listenOn(this.#server, this.#opts.host, this.#opts.port, 'UI')
-    return this.address!
-  }
-
-  get address (): { host: string; port: number } | undefined {
-    const a = this.#server.address()
-    return a != null && typeof a === 'object' ? { host: a.address, port: a.port } : undefined
-  }
+  listen (): Promise<{ host: string; port: number }> { return listenOn(this.#server, this.#opts.host, this.#opts.port, 'UI') }
+  get address (): { host: string; port: number } | undefined { return addressOf(this.#server) }
 
   async close (): Promise<void> {
     if (this.#closed) return
     this.#closed = true
     for (const ws of this.#wss.clients) ws.terminate()
     this.#wss.close()
-    this.#server.closeAllConnections()
-    await new Promise<void>((resolve) => { this.#server.close(() => { resolve() }) })
+    await closeServer(this.#server)
   }
-}
-
-export function listenOn (server: Server, host: string, port: number, what: string): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    const onError = (err: NodeJS.ErrnoException): void => {
-      reject(new MechaError('MECHA_ERR_LISTEN', `${what} cannot listen on ${host}:${port}: ${err.code ?? err.message}`, { cause: err }))
-    }
-    server.once('error', onError)
-    server.listen(port, host, () => { server.off('error', onError); resolve() })
-  })
 }
