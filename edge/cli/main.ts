@@ -5,6 +5,7 @@ import { MechaError, isMechaError } from '../../core/errors.ts'
 import { createLogger } from '../../core/logger.ts'
 import { hashPassword } from '../../core/passwords.ts'
 import { Runtime } from '../runtime.ts'
+import { isSea } from '../native/index.ts'
 import { BUILD, VERSION } from '../version.ts'
 import { USAGE, parseCli, type Cli } from './args.ts'
 import { readPassword, writeAdminHash } from './passwd.ts'
@@ -78,8 +79,7 @@ async function passwd (cli: Cli): Promise<number> {
 
 /** The command line that starts this very runtime again: the executable itself, or node with our entry. */
 function selfExec (): string[] {
-  const sea = BUILD.commit !== 'source'
-  if (sea) return [process.execPath]
+  if (isSea()) return [process.execPath]
   return [process.execPath, ...process.execArgv, resolve(process.argv[1])]
 }
 

@@ -1,0 +1,5 @@
+export { loadAddon, loadedAddons } from './load-addon.ts'
+export { readAsset, listUiAssets, UI_INDEX_ASSET, UI_PREFIX, UI_SOURCE_DIR } from './assets.ts'
+export { isSea } from './sea.ts'
+export { cacheDirCandidates, type CacheDirCandidate } from './cache-dir.ts'
+export { ADDONS, ADDON_MANIFEST_ASSET, type AddonEntry, type AddonName } from './addons.ts'
