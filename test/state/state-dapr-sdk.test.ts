@@ -1,14 +1,16 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { DaprClient, CommunicationProtocolEnum, LogLevel, StateConcurrencyEnum, StateConsistencyEnum } from '@dapr/dapr'
-import { createHarness, type Harness } from '../helpers/api-harness.ts'
+import type { Runtime } from '../../edge/runtime.ts'
+import { startRuntime } from '../helpers/runtime.ts'
+import { cleanupTmp } from '../helpers/tmp.ts'
 
-// The official Dapr JS SDK over HTTP against the state routes served by the real API server on a loopback port.
+// The official Dapr JS SDK over HTTP against a whole runtime (its API on a loopback port), as an app would use it.
 for (const token of [undefined, 'sdk-token']) {
-  const test = suite<{ h: Harness; client: DaprClient }>(`state dapr sdk (${token === undefined ? 'no token' : 'DAPR_API_TOKEN'})`)
+  const test = suite<{ rt: Runtime; client: DaprClient }>(`state dapr sdk (${token === undefined ? 'no token' : 'DAPR_API_TOKEN'})`)
   test.before(async (ctx) => {
-    ctx.h = await createHarness({ kind: 'server', token })
-    const port = await ctx.h.listen()
+    ctx.rt = await startRuntime(token === undefined ? {} : { api: { token } })
+    const port = ctx.rt.addresses.api!.port
     ctx.client = new DaprClient({
       daprHost: '127.0.0.1',
       daprPort: String(port),
@@ -17,7 +19,7 @@ for (const token of [undefined, 'sdk-token']) {
       ...(token !== undefined ? { daprApiToken: token } : {}),
     })
   })
-  test.after(async ({ h }) => { await h.close() })
+  test.after(async ({ rt }) => { await rt.stop(); await cleanupTmp() })
 
   test('state dapr sdk - save, get, getBulk and delete', async ({ client }) => {
     const saved = await client.state.save('statestore', [
@@ -73,6 +75,16 @@ for (const token of [undefined, 'sdk-token']) {
     } catch (err) { failed = true; assert.match(String(err), 'ERR_MALFORMED_REQUEST') }
     assert.ok(failed)
   })
+
+  if (token !== undefined) {
+    test('state dapr sdk - a client without the token is refused, and writes nothing', async ({ rt, client }) => {
+      const port = rt.addresses.api!.port
+      const res = await fetch(`http://127.0.0.1:${port}/v1.0/state/statestore`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify([{ key: 'sneaky', value: 1 }]) })
+      assert.is(res.status, 401)
+      assert.is((await res.json() as { errorCode: string }).errorCode, 'ERR_API_UNAUTHORIZED')
+      assert.is(await client.state.get('statestore', 'sneaky'), '')
+    })
+  }
 
   test.run()
 }
