@@ -48,6 +48,8 @@ export interface CloudBridgeStats {
   connected: boolean
   batches: number
   bytesSaved: number
+  /** Outbox writes that failed (the publisher got no ack, so nothing was lost, but nothing was queued either). */
+  writeErrors: number
   state?: StateSyncStats
 }
 
@@ -64,6 +66,7 @@ export class CloudBridge {
   #tls!: TlsFiles
   #state: StateSync | undefined
   #unintercept: () => void = () => {}
+  #writeErrors = 0
   #lastDraining = 0
   #statusChain: Promise<void> = Promise.resolve()
   #sweepTimer: unknown
@@ -156,6 +159,7 @@ export class CloudBridge {
     const b = this.#sender.batchStats
     return {
       ledger: this.#outbox.ledger(), inflight: this.#sender.inflight, connected: this.#link.connected, batches: b.batches, bytesSaved: b.bytesSaved,
+      writeErrors: this.#writeErrors,
       ...(this.#state === undefined ? {} : { state: { ...this.#state.stats } }),
     }
   }
@@ -183,7 +187,12 @@ export class CloudBridge {
         ...(rule.batchTopic === undefined ? {} : { batchTopic: rule.batchTopic }),
       })
     } catch (err) {
-      if (!isMechaError(err, 'MECHA_ERR_OUTBOX_FULL')) this.#log.error({ err: err as Error, topic: msg.topic }, 'outbox write failed')
+      if (!isMechaError(err, 'MECHA_ERR_OUTBOX_FULL')) {
+        this.#writeErrors++
+        this.#log.error({ err: err as Error, topic: msg.topic }, 'outbox write failed')
+        const reason = (err as { cause?: { message?: string } }).cause?.message ?? (err as Error).message
+        this.#status.emit({ type: 'outbox-error', reason, errors: this.#writeErrors, at: this.#clock.now() })
+      }
       throw err
     }
   }

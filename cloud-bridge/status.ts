@@ -12,6 +12,8 @@ export type CloudStatus =
   | { type: 'disconnected'; reason: string; code?: number; url?: string; at: number }
   | { type: 'backoff'; attempt: number; delayMs: number; nextAttemptAt: number; at: number }
   | { type: 'outbox-full'; policy: 'drop-oldest' | 'reject-new'; count: number; bytes: number; at: number }
+  /** A write to the outbox failed (a full disk, a failing flash): the publisher was not acknowledged. */
+  | { type: 'outbox-error'; reason: string; errors: number; at: number }
   | { type: 'closed'; at: number }
 
 export type CloudStatusType = CloudStatus['type']

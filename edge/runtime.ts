@@ -21,6 +21,8 @@ import { MqttBroker } from './broker/index.ts'
 import { createBrokerPersistence } from './broker/persistence.ts'
 import { MetricsServer } from './metrics-server.ts'
 import { UiServer } from './ui/server.ts'
+import { PubsubMetrics, SubscriptionManager, publishRoutes, pubsubNames } from './pubsub/index.ts'
+import { invokeRoutes } from './invoke/index.ts'
 import { BUILD, VERSION } from './version.ts'
 
 const STATE_CAPABILITIES = ['ETAG', 'TRANSACTIONAL', 'TTL', 'QUERY_API']
@@ -54,6 +56,8 @@ export class Runtime {
   readonly stateStores = new Map<string, StateStore>()
   cloud: CloudBridge | undefined
   supervisor!: Supervisor
+  subscriptions!: SubscriptionManager
+  readonly pubsubMetrics = new PubsubMetrics(this.metrics)
 
   private constructor (opts: RuntimeOptions) {
     this.#opts = opts
@@ -110,12 +114,18 @@ export class Runtime {
       const ms = await this.#lifecycle.start('metrics', async () => new MetricsServer({ host: config.metrics.host, port: config.metrics.port, metrics: this.metrics }))
       this.addresses.metrics = await ms.listen()
     }
+    // Subscriptions before the apps (their sessions queue from now on); stopped after the apps, before the broker.
+    this.subscriptions = await this.#lifecycle.start('subscriptions', () => SubscriptionManager.create({
+      connect: () => this.broker.connectInternal(), bus: this.broker, config, log: log.child({ part: 'pubsub' }), pubsubMetrics: this.pubsubMetrics,
+    }))
     // Apps last: they expect the API (and the broker) to answer as soon as they start.
     this.supervisor = await this.#lifecycle.start('apps', async () => new Supervisor({
       apps: config.apps,
       env: this.#appEnv(),
       log: log.child({ part: 'apps' }),
     }))
+    this.supervisor.on('up', (app) => { this.subscriptions.appStarted(app) })
+    this.supervisor.on('down', (app) => { this.subscriptions.appStopped(app) })
     this.supervisor.start()
     this.#phase = 'running'
     log.info({ id: config.id, version: VERSION, dataDir, ...flatAddresses(this.addresses), ms: Date.now() - started }, 'mecha is running')
@@ -169,6 +179,7 @@ export class Runtime {
         for (const [reason, n] of Object.entries(l.dropped)) this.set({ kind: `dropped_${reason}` }, n)
       },
     })
+    this.metrics.gauge({ name: 'mecha_cloud_outbox_write_errors', help: 'outbox writes that failed (disk full): those publishes were not acknowledged', collect () { this.set(bridge.stats().writeErrors) } })
     this.metrics.gauge({ name: 'mecha_cloud_outbox_bytes', help: 'bytes queued in the outbox', collect () { this.set(bridge.ledger().queuedBytes) } })
   }
 
@@ -197,6 +208,8 @@ export class Runtime {
     return [
       (app) => stateRoutes(app, { stores, storeNames, appIdFor, maxValueBytes: this.config.state.maxValueBytes }),
       (app) => lockRoutes(app, { stores, storeNames, appIdFor }),
+      (app) => publishRoutes(app, { bus: this.broker, pubsubNames: () => pubsubNames(this.config.components), appIdFor, maxPayloadBytes: this.config.mqtt.maxPayloadBytes, metrics: this.pubsubMetrics }),
+      (app) => invokeRoutes(app, { apps: () => this.config.apps, callerIdFor: appIdFor, runtimeId: this.config.id }),
       (app) => healthRoutes(app, { phase: () => this.#phase, componentsReady: () => this.#phase === 'running' }),
       (app) => metadataRoutes(app, { metadata: () => this.#metadata(), setExtended: (k, v) => { this.#extended.set(k, v) } }),
       (app) => shutdownRoutes(app, {
@@ -262,6 +275,7 @@ export class Runtime {
       'cloud.outbox.queuedBytes': String(l.queuedBytes),
       'cloud.outbox.dropped': JSON.stringify(l.dropped),
       'cloud.outbox.rejectedNew': String(l.rejectedNew),
+      'cloud.outbox.writeErrors': String(this.cloud.stats().writeErrors),
     }
   }
 

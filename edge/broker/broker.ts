@@ -104,6 +104,8 @@ export class MqttBroker implements LocalBus {
       }
       else this.#log.debug({ clientId: client?.id, err: err.message }, 'mqtt client error')
     })
+    // aedes emits 'error' when its persistence fails (a full disk): log it; an unhandled one would crash us.
+    a.on('error', (err: Error) => { this.#log.error({ err }, 'broker persistence error') })
     a.on('connectionError', (_client: any, err: Error) => {
       this.#reject('protocol', undefined, err.message)
     })
