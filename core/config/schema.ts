@@ -78,6 +78,12 @@ export const configSchema = obj({
       appHost: host('127.0.0.1'),
       restart: oneOf(['always', 'on-failure', 'never'], 'always'),
       healthPath: str({ minLength: 1 }),
+      // Service invocation to this app (docs/pubsub.md): a deadline per call, and retries of calls that never reached it.
+      invoke: obj({
+        timeoutMs: int(1, 3_600_000, 60_000),
+        maxRetries: int(0, 100, 3),
+        retryIntervalMs: int(0, 60_000, 1000),
+      }, { default: {} }),
     }, { required: ['id'] }),
   },
 }, { default: {} })

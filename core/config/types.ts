@@ -80,6 +80,8 @@ export interface AppConfig {
   readonly appHost: string
   readonly restart: 'always' | 'on-failure' | 'never'
   readonly healthPath?: string
+  /** Service invocation: a deadline per call; retries (constant interval) only of calls that never reached the app. */
+  readonly invoke: { readonly timeoutMs: number; readonly maxRetries: number; readonly retryIntervalMs: number }
 }
 
 /** One problem found in a config, with the dotted path it is at. */

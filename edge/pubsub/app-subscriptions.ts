@@ -1,0 +1,171 @@
+/**
+ * The subscriptions of one app and its up/down cycle. The app counts as up once it answers
+ * `GET /dapr/subscribe` (any HTTP status; 200 lists its programmatic subscriptions, as Dapr asks at app
+ * start: docs.dapr.io/reference/api/pubsub_api); until then, and whenever it refuses connections or its
+ * supervisor reports it stopped, its sessions are paused and it is polled again with bounded backoff.
+ * State changes run one after another (a promise chain), so a pause never races a resume.
+ */
+import type { Duplex } from 'node:stream'
+import type { Clock } from '../../core/clock.ts'
+import type { LocalBus } from '../../core/bus.ts'
+import type { Logger } from '../../core/logger.ts'
+import { callApp } from '../invoke/app-http.ts'
+import { ActiveSubscription } from './active-subscription.ts'
+import { sleep } from './dead-letter.ts'
+import type { AppTarget } from './delivery.ts'
+import type { PubsubMetrics } from './metrics.ts'
+import { Router } from './router.ts'
+import { fromProgrammatic, type DeliveryPolicy, type Subscription } from './subscription.ts'
+
+export interface DiscoveryOptions {
+  /** First delay between polls of `/dapr/subscribe`. @default 100 */
+  minDelayMs: number
+  /** The cap of the doubling delay. @default 2000 */
+  maxDelayMs: number
+  /** Deadline of one poll. @default 5000 */
+  timeoutMs: number
+}
+
+export const DEFAULT_DISCOVERY: Readonly<DiscoveryOptions> = Object.freeze({ minDelayMs: 100, maxDelayMs: 2000, timeoutMs: 5000 })
+
+export interface AppSubscriptionsDeps {
+  target: AppTarget
+  declarative: Subscription[]
+  connect: () => Duplex
+  bus: LocalBus
+  clock: Clock
+  metrics: PubsubMetrics
+  log: Logger
+  discovery: DiscoveryOptions
+  delivery: DeliveryPolicy
+  /** Pub/sub names that exist; a subscription to any other is rejected. */
+  pubsubNames: readonly string[]
+}
+
+export type AppState = 'discovering' | 'up' | 'closed'
+
+export class AppSubscriptions {
+  readonly #d: AppSubscriptionsDeps
+  readonly #active = new Map<string, ActiveSubscription>()
+  #state: AppState = 'discovering'
+  #chain: Promise<void> = Promise.resolve()
+  #poll = new AbortController()
+  #wake: (() => void) | undefined
+
+  constructor (deps: AppSubscriptionsDeps) {
+    this.#d = deps
+    for (const sub of deps.declarative) this.#add(sub)
+  }
+
+  get state (): AppState { return this.#state }
+  /** Up, and every subscription's session is open (a message published now reaches the app). */
+  get ready (): boolean { return this.#state === 'up' && [...this.#active.values()].every((a) => a.running) }
+  get subscriptions (): Subscription[] { return [...this.#active.values()].map((a) => a.sub) }
+
+  /** Creates the declarative sessions (so messages queue before the app is first up), then polls the app. */
+  async start (): Promise<void> {
+    await Promise.all([...this.#active.values()].map(async (a) => {
+      await a.prime().catch((err) => { this.#d.log.error({ clientId: a.clientId, err: (err as Error).message }, 'cannot create subscription session') })
+    }))
+    this.#discover()
+  }
+
+  /** The supervisor started (or restarted) the app: poll it now rather than at the next backoff step. */
+  started (): void {
+    // When it is up already there is nothing to do: a restart is always reported as down first.
+    if (this.#state === 'discovering') this.#wake?.()
+  }
+
+  /** The app is gone (its supervisor says so, or it refuses connections): pause and poll until it is back. */
+  down (why: string): void {
+    if (this.#state !== 'up') return
+    this.#d.log.info({ app: this.#d.target.appId, why }, 'app unreachable; pausing its subscriptions')
+    this.#state = 'discovering'
+    this.#enqueue(async () => { await Promise.all([...this.#active.values()].map((a) => a.pause())) })
+    this.#discover()
+  }
+
+  #enqueue (fn: () => Promise<void>): Promise<void> {
+    const next = this.#chain.then(fn).catch((err) => { this.#d.log.error({ err, app: this.#d.target.appId }, 'subscription state change failed') })
+    this.#chain = next
+    return next
+  }
+
+  #discover (): void {
+    this.#poll.abort()
+    const ctl = new AbortController()
+    this.#poll = ctl
+    void this.#pollLoop(ctl.signal)
+  }
+
+  async #pollLoop (signal: AbortSignal): Promise<void> {
+    const { target, discovery, clock } = this.#d
+    let delay = discovery.minDelayMs
+    while (!signal.aborted) {
+      const r = await callApp({ host: target.host, port: target.port, method: 'GET', path: '/dapr/subscribe', headers: { accept: 'application/json' }, timeoutMs: discovery.timeoutMs, maxResponseBytes: 1024 * 1024, signal })
+      if (signal.aborted) return
+      if (r.kind === 'response') {
+        let body: unknown
+        if (r.status === 200) { try { body = JSON.parse(r.body.toString('utf8')) } catch { this.#d.log.warn({ app: target.appId }, 'GET /dapr/subscribe answered non-JSON; no programmatic subscriptions') } }
+        await this.#enqueue(() => this.#up(body))
+        return
+      }
+      // Woken early by started(), or after the (jittered, doubling, capped) delay.
+      await Promise.race([sleep(clock, delay * (0.75 + Math.random() * 0.5), signal), new Promise<void>((resolve) => { this.#wake = resolve })])
+      this.#wake = undefined
+      delay = Math.min(discovery.maxDelayMs, delay * 2)
+    }
+  }
+
+  async #up (programmatic: unknown): Promise<void> {
+    if (this.#state === 'closed') return
+    const { subs, problems } = fromProgrammatic(programmatic, this.#d.target.appId, this.#d.delivery)
+    for (const p of problems) this.#d.log.warn({ app: this.#d.target.appId, problem: p }, 'programmatic subscription ignored')
+    const wanted = new Set<string>()
+    for (const sub of subs) {
+      const key = keyOf(sub)
+      wanted.add(key)
+      const old = this.#active.get(key)
+      if (old !== undefined && JSON.stringify(old.sub) === JSON.stringify(sub)) continue
+      if (old !== undefined) { await old.pause(); this.#active.delete(key) }
+      this.#add(sub)
+    }
+    // Programmatic subscriptions the app no longer lists are ended, with their broker sessions.
+    for (const [key, a] of this.#active) {
+      if (a.sub.kind === 'programmatic' && !wanted.has(key)) { await a.remove(); this.#active.delete(key) }
+    }
+    this.#state = 'up'
+    this.#d.log.info({ app: this.#d.target.appId, subscriptions: [...this.#active.values()].map((a) => `${a.sub.pubsubname}/${a.sub.topic}`) }, 'app is up; delivering')
+    await Promise.all([...this.#active.values()].map(async (a) => {
+      await a.resume().catch((err) => { this.#d.log.error({ clientId: a.clientId, err: (err as Error).message }, 'cannot open subscription session') })
+    }))
+  }
+
+  #add (sub: Subscription): void {
+    if (!this.#d.pubsubNames.includes(sub.pubsubname)) {
+      this.#d.log.error({ app: sub.appId, subscription: sub.name, pubsubname: sub.pubsubname }, 'subscription to an unknown pub/sub ignored')
+      return
+    }
+    let router: Router
+    try { router = new Router(sub.rules, sub.defaultPath) } catch (err) {
+      this.#d.log.error({ app: sub.appId, subscription: sub.name, err: (err as Error).message }, 'subscription ignored')
+      return
+    }
+    const d = this.#d
+    this.#active.set(keyOf(sub), new ActiveSubscription(sub, d.connect, {
+      sub, router, target: d.target, bus: d.bus, clock: d.clock, metrics: d.metrics, log: d.log.child({ app: sub.appId, subscription: sub.name }),
+      onUnreachable: (why) => { this.down(why) },
+    }))
+  }
+
+  /** Pauses everything (the broker keeps the sessions) and stops polling. Idempotent. */
+  async close (): Promise<void> {
+    this.#state = 'closed'
+    this.#poll.abort()
+    await this.#enqueue(async () => { await Promise.all([...this.#active.values()].map((a) => a.pause())) })
+  }
+}
+
+function keyOf (sub: Subscription): string {
+  return `${sub.kind}:${sub.name}`
+}

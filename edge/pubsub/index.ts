@@ -1,0 +1,7 @@
+export { publishRoutes, type PublishRouteDeps } from './publish-routes.ts'
+export { SubscriptionManager, type SubscriptionManagerOptions, type SubscriptionInfo } from './subscription-manager.ts'
+export { PubsubMetrics, type DeliveryOutcome } from './metrics.ts'
+export { pubsubNames, BUILTIN_PUBSUB } from './pubsub-names.ts'
+export { eventFromPayload, newEnvelope, isExpired, type CloudEvent } from './cloudevent.ts'
+export { DEFAULT_DELIVERY, type DeliveryPolicy, type Subscription } from './subscription.ts'
+export { DEFAULT_RETRY, retryDelay, type RetryPolicy } from './retry-policy.ts'
