@@ -248,14 +248,8 @@ export class Runtime {
         ...this.config.components.map((c) => ({ name: c.metadata.name, type: c.spec.type, version: c.spec.version, capabilities: c.spec.type === 'state.level' ? STATE_CAPABILITIES : [] })),
       ],
       httpEndpoints: [],
-      subscriptions: this.config.subscriptions.map((s) => ({
-        pubsubname: s.spec.pubsubname,
-        topic: s.spec.topic,
-        deadLetterTopic: s.spec.deadLetterTopic ?? '',
-        metadata: s.spec.metadata ?? {},
-        rules: { rules: s.spec.routes?.rules ?? (s.spec.route === undefined ? [] : [{ match: '', path: s.spec.route }]) },
-        type: 'DECLARATIVE',
-      })),
+      // Declarative and programmatic alike, as Dapr lists them; the app each one delivers to is in `metadata`.
+      subscriptions: this.subscriptions.list().map(({ appId, ...s }) => ({ ...s, metadata: { ...s.metadata, 'mecha.appId': appId } })),
       appConnectionProperties: {},
       extended,
     }

@@ -35,15 +35,5 @@ export function filterProblem (filter: string): string | undefined {
   return undefined
 }
 
-/** True when an MQTT filter matches a topic name (4.7.1; `$` topics are not matched by a leading wildcard [MQTT-4.7.2-1]). */
-export function filterMatches (filter: string, topic: string): boolean {
-  if (topic.startsWith('$') && (filter.startsWith('+') || filter.startsWith('#'))) return false
-  const f = filter.split('/')
-  const t = topic.split('/')
-  for (let i = 0; i < f.length; i++) {
-    if (f[i] === '#') return true
-    if (i >= t.length) return false
-    if (f[i] !== '+' && f[i] !== t[i]) return false
-  }
-  return f.length === t.length
-}
+/** True when an MQTT filter matches a topic name (the one matcher, in core). */
+export { topicMatches as filterMatches } from '../../core/topics.ts'
