@@ -7,6 +7,7 @@ Commands:
   check [--config FILE]                  validate a config: print every problem with its path, exit 1 if any
   version [--json]                       print runtime version, Node version, target and build commit
   passwd [--data-dir DIR] [--print]      set the UI admin password (or --print a hash for mqtt.users)
+  devices [--json]                       list the serial ports this gateway has
   service install [--dry-run] [--config FILE] [--data-dir DIR] [--user USER]
                                          write a systemd unit that runs this executable
 
@@ -14,7 +15,7 @@ Environment: MECHA_* overrides config keys (e.g. MECHA_MQTT_PORT, MECHA_API_TOKE
 `
 
 export interface Cli {
-  command: 'run' | 'check' | 'version' | 'passwd' | 'service' | 'help'
+  command: 'run' | 'check' | 'version' | 'passwd' | 'service' | 'devices' | 'help'
   sub?: string
   config?: string
   dataDir?: string
@@ -42,7 +43,7 @@ export function parseCli (argv: string[]): Cli {
   })
   const [cmd = 'run', sub] = positionals
   if (values.help === true || cmd === 'help') return { command: 'help', json: false, dryRun: false, print: false }
-  if (!['run', 'check', 'version', 'passwd', 'service'].includes(cmd)) throw new TypeError(`unknown command "${cmd}"`)
+  if (!['run', 'check', 'version', 'passwd', 'service', 'devices'].includes(cmd)) throw new TypeError(`unknown command "${cmd}"`)
   if (cmd === 'service' && sub !== 'install') throw new TypeError('usage: mecha service install [--dry-run]')
   return {
     command: cmd as Cli['command'],

@@ -5,7 +5,8 @@ import { MechaError, isMechaError } from '../../core/errors.ts'
 import { createLogger } from '../../core/logger.ts'
 import { hashPassword } from '../../core/passwords.ts'
 import { Runtime } from '../runtime.ts'
-import { isSea } from '../native/index.ts'
+import { isSea, loadedAddons } from '../native/index.ts'
+import { listSerialPorts } from '../../devices/index.ts'
 import { BUILD, VERSION } from '../version.ts'
 import { USAGE, parseCli, type Cli } from './args.ts'
 import { readPassword, writeAdminHash } from './passwd.ts'
@@ -30,6 +31,7 @@ export async function main (argv: string[]): Promise<number> {
       case 'passwd': return await passwd(cli)
       case 'service': return await service(cli)
       case 'run': return await run(cli)
+      case 'devices': return await devices(cli)
     }
   } catch (e) {
     reportError(e)
@@ -64,6 +66,20 @@ async function check (cli: Cli): Promise<number> {
     }
     throw e
   }
+}
+
+async function devices (cli: Cli): Promise<number> {
+  let serial: Awaited<ReturnType<typeof listSerialPorts>> = []
+  let error: string | undefined
+  try { serial = await listSerialPorts() } catch (e) { error = (e as Error).message }
+  if (cli.json) {
+    out(JSON.stringify({ serial, ...(error === undefined ? {} : { error }), addons: loadedAddons() }))
+  } else {
+    if (error !== undefined) err(`serial ports cannot be listed: ${error}`)
+    if (serial.length === 0) out('no serial ports found')
+    for (const p of serial) out([p.path, p.manufacturer, p.vendorId === undefined ? undefined : `${p.vendorId}:${p.productId ?? ''}`].filter(Boolean).join('  '))
+  }
+  return error === undefined ? 0 : 1
 }
 
 async function passwd (cli: Cli): Promise<number> {

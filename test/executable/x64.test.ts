@@ -22,7 +22,7 @@ async function tmp (label: string): Promise<string> {
 async function assertCache (dir: string, addons: string[], exactly = false): Promise<void> {
   const files = (await readdir(dir)).sort()
   for (const f of files) {
-    const m = /^([0-9a-f]{16})-(cbor-extract|classic-level)\.node$/.exec(f)
+    const m = /^([0-9a-f]{16})-(cbor-extract|classic-level|serialport-bindings-cpp)\.node$/.exec(f)
     assert.ok(m !== null, `unexpected ${f} in the native cache`)
     const sha = createHash('sha256').update(await readFile(join(dir, f))).digest('hex')
     assert.is(sha.slice(0, 16), m[1], `${f} is named by its content hash`)
@@ -106,6 +106,16 @@ test('executable - service install --dry-run names the executable itself', async
   assert.is(r.code, 0, r.stderr)
   assert.match(r.stdout, `ExecStart=${exe} run --data-dir /var/lib/mecha`)
   assert.match(r.stdout, 'Restart=always')
+})
+
+test('executable - the serial stack loads its embedded native addon (devices --json)', async () => {
+  const { dir, exe } = await freshCopy('x64'); made.push(dir)
+  const r = await runExe('x64', exe, ['devices', '--json'], { cwd: dir, env: { MECHA_NATIVE_CACHE: join(dir, 'cache') } })
+  assert.is(r.code, 0, r.stderr)
+  const out = JSON.parse(r.stdout) as { serial: unknown[]; addons: Record<string, string> }
+  assert.ok(Array.isArray(out.serial))
+  assert.ok(Object.keys(out.addons).some((k) => k.includes('serialport')), `addons loaded: ${JSON.stringify(out.addons)}`)
+  await assertCache(join(dir, 'cache'), ['serialport-bindings-cpp'])
 })
 
 /** Publishes, subscribes and saves state through a running executable; returns what a subscriber got. */

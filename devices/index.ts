@@ -1,0 +1,1 @@
+export { listSerialPorts, type SerialPortInfo } from './serial/list-ports.ts'
