@@ -8,6 +8,8 @@ import { Metrics } from '../core/metrics.ts'
 import { LevelStore, type Store } from '../core/store/index.ts'
 import { ApiServer, type RoutePlugin } from './api/server.ts'
 import { healthRoutes } from './api/routes/health.ts'
+import { callerByToken } from './api/token.ts'
+import { randomBytes } from 'node:crypto'
 import { metadataRoutes, type MetadataBody } from './api/routes/metadata.ts'
 import { shutdownRoutes } from './api/routes/shutdown.ts'
 import { stateRoutes } from './api/routes/state.ts'
@@ -50,6 +52,8 @@ export class Runtime {
   #phase: Phase = 'starting'
   readonly #lifecycle: Lifecycle
   readonly #extended = new Map<string, string>()
+  /** Each supervised app's own API token → its id: how the API knows which app calls (state key scoping). */
+  readonly #appTokens = new Map<string, string>()
   readonly #opts: RuntimeOptions
   store!: Store
   broker!: MqttBroker
@@ -100,8 +104,9 @@ export class Runtime {
     await this.#startCloud()
     this.addresses.mqtt = await this.broker.listen()
 
+    for (const app of config.apps) if (app.command !== undefined) this.#appTokens.set(randomBytes(24).toString('base64url'), app.id)
     const api = await this.#lifecycle.start('api', () => ApiServer.create(
-      { host: config.api.host, port: config.api.port, token: config.api.token, maxBodyBytes: config.api.maxBodyBytes, log: log.child({ part: 'api' }) },
+      { host: config.api.host, port: config.api.port, token: config.api.token, maxBodyBytes: config.api.maxBodyBytes, log: log.child({ part: 'api' }), appTokens: this.#appTokens },
       this.#routes(),
     ))
     this.addresses.api = await api.listen()
@@ -122,6 +127,10 @@ export class Runtime {
     this.supervisor = await this.#lifecycle.start('apps', async () => new Supervisor({
       apps: config.apps,
       env: this.#appEnv(),
+      appEnv: (app): Record<string, string> => {
+        for (const [token, id] of this.#appTokens) if (id === app.id) return { DAPR_API_TOKEN: token }
+        return {}
+      },
       log: log.child({ part: 'apps' }),
     }))
     this.supervisor.on('up', (app) => { this.subscriptions.appStarted(app) })
@@ -191,14 +200,15 @@ export class Runtime {
       DAPR_HTTP_ENDPOINT: `http://127.0.0.1:${api.port}`,
       MECHA_MQTT_URL: `mqtt://127.0.0.1:${this.addresses.mqtt!.port}`,
     }
-    if (this.config.api.token !== undefined) env.DAPR_API_TOKEN = this.config.api.token
     return env
   }
 
-  /** The calling app, as Dapr scopes state keys: the `dapr-app-id` header, else the runtime's own id. */
+  /** The calling app, as Dapr scopes state keys: the `dapr-app-id` header, else the supervised app that calls
+   *  (by its own API token), else the runtime's own id. */
   #appIdFor (req: FastifyRequest): string {
     const h = req.headers['dapr-app-id']
-    return typeof h === 'string' && h !== '' ? h : this.config.id
+    if (typeof h === 'string' && h !== '') return h
+    return callerByToken(req, this.#appTokens) ?? this.config.id
   }
 
   #routes (): RoutePlugin[] {

@@ -10,6 +10,8 @@ export interface SupervisorOptions {
   apps: readonly AppConfig[]
   /** What every app gets in its environment besides its own `env`: DAPR_HTTP_PORT, DAPR_API_TOKEN, … */
   env: Record<string, string>
+  /** More environment for one app (its own API token). */
+  appEnv?: (app: AppConfig) => Record<string, string>
   log: Logger
   clock?: Clock
   /** Restart delay by attempt. @default exponential with jitter, 500 ms to 30 s */
@@ -38,6 +40,7 @@ export class Supervisor extends EventEmitter {
         ...opts.env,
         APP_ID: app.id,
         ...(app.appPort === undefined ? {} : { APP_PORT: String(app.appPort) }),
+        ...opts.appEnv?.(app),
         ...app.env,
       }
       this.#apps.set(app.id, new AppProcess({

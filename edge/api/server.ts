@@ -10,6 +10,8 @@ export interface ApiServerOptions {
   token?: string
   maxBodyBytes: number
   log: Logger
+  /** Per-app API tokens of supervised apps (token → app id), accepted beside `token`. */
+  appTokens?: ReadonlyMap<string, string>
 }
 
 export type RoutePlugin = (app: FastifyInstance) => Promise<void> | void
@@ -48,7 +50,7 @@ export class ApiServer {
       }
     })
     installErrorHandling(app, opts.log)
-    installTokenCheck(app, opts.token)
+    installTokenCheck(app, opts.token, opts.appTokens)
     for (const route of routes) await app.register(async (scope) => { await route(scope) })
     return new ApiServer(app, opts)
   }

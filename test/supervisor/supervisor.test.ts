@@ -91,4 +91,24 @@ test('runtime - supervised apps get DAPR_HTTP_PORT of the running API and can ca
   await rt.stop()
 })
 
+test('runtime - a supervised app is known by its own API token: accepted beside api.token, and its state keys are scoped to it', async () => {
+  const dir = await tmpDir('sup')
+  const out = join(dir, 'result')
+  const app = `
+    const base = 'http://127.0.0.1:' + process.env.DAPR_HTTP_PORT
+    const headers = { 'content-type': 'application/json', 'dapr-api-token': process.env.DAPR_API_TOKEN }
+    fetch(base + '/v1.0/state/statestore', { method: 'POST', headers, body: JSON.stringify([{ key: 'setpoint', value: 19.5 }]) })
+      .then((r) => require('fs').writeFileSync(${JSON.stringify(out)}, String(r.status)))`
+  const rt = await startRuntime({ api: { token: 'operator-token' }, apps: [{ id: 'thermo', command: process.execPath, args: ['-e', app], restart: 'never' }] })
+  await until('the app saved its state', async () => (await readFile(out, 'utf8').catch(() => '')) !== '')
+  assert.is(await readFile(out, 'utf8'), '204', 'the app\'s own token is accepted')
+  const base = `http://127.0.0.1:${rt.addresses.api!.port}/v1.0/state/statestore/setpoint`
+  const asThermo = await fetch(base, { headers: { 'dapr-api-token': 'operator-token', 'dapr-app-id': 'thermo' } })
+  assert.is(asThermo.status, 200)
+  assert.is(await asThermo.json(), 19.5)
+  const asRuntime = await fetch(base, { headers: { 'dapr-api-token': 'operator-token' } })
+  assert.is(asRuntime.status, 204, 'the key is thermo\'s, not the runtime\'s')
+  await rt.stop()
+})
+
 test.run()
