@@ -13,8 +13,10 @@ export function semanticProblems (c: Record<string, any>): ConfigProblem[] {
   const add = (path: string, message: string): void => { problems.push({ path, message }) }
 
   // As mosquitto 2: anonymous access only while the broker listens on loopback alone.
-  if (!isLoopback(c.mqtt.host) && c.mqtt.users.length === 0) {
-    add('mqtt.users', `required when mqtt.host (${c.mqtt.host}) is not loopback: anonymous clients are allowed only on loopback`)
+  // MQTT over WebSocket on the UI port is a broker listener too.
+  if (c.mqtt.users.length === 0) {
+    if (!isLoopback(c.mqtt.host)) add('mqtt.users', `required when mqtt.host (${c.mqtt.host}) is not loopback: anonymous clients are allowed only on loopback`)
+    else if (c.ui.enabled && !isLoopback(c.ui.host)) add('mqtt.users', `required when ui.host (${c.ui.host}) is not loopback: MQTT over WebSocket is served there, and anonymous clients are allowed only on loopback`)
   }
   const usernames = new Set<string>()
   c.mqtt.users.forEach((u: { username: string }, i: number) => {

@@ -54,6 +54,12 @@ test('config - contradictions: clashing ports, a LAN broker without users, unkno
   assert.ok(list.includes('subscriptions[0].spec.pubsubname: no pub/sub component "nope" (known: pubsub)'))
 })
 
+test('config - the WebSocket listener on a LAN UI port also needs users', async () => {
+  const list = await problems({ ui: { host: '0.0.0.0' } })
+  assert.ok(list.some((p) => p.startsWith('mqtt.users: required when ui.host (0.0.0.0) is not loopback')), list.join('\n'))
+  assert.equal(await problems({ ui: { host: '0.0.0.0', enabled: false } }), [])
+})
+
 test('config - plain passwords are refused; users need scrypt hashes', async () => {
   const list = await problems({ mqtt: { users: [{ username: 'a', password: 'plaintext' }] } })
   assert.equal(list, ['mqtt.users[0].password: must be a hash made by `mecha passwd` (scrypt$…), never a plain password'])
