@@ -31,6 +31,7 @@ export const ERRORS = {
   MECHA_ERR_CLOUD_TLS: { status: 500, text: 'the cloud TLS files cannot be read or the certificate and key do not match' },
   MECHA_ERR_DEVICE: { status: 500, text: 'a device binding failed' },
   MECHA_ERR_APP: { status: 500, text: 'a supervised app failed' },
+  MECHA_ERR_DEPENDENCY: { status: 500, text: 'an installed library lacks something the runtime relies on' },
   // --- Dapr API (docs.dapr.io/reference/api/error_codes)
   ERR_API_UNAUTHORIZED: { status: 401, text: 'missing or wrong dapr-api-token' },
   ERR_MALFORMED_REQUEST: { status: 400, text: 'the request body is not valid' },

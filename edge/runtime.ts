@@ -122,6 +122,8 @@ export class Runtime {
     // Subscriptions before the apps (their sessions queue from now on); stopped after the apps, before the broker.
     this.subscriptions = await this.#lifecycle.start('subscriptions', () => SubscriptionManager.create({
       connect: () => this.broker.connectInternal(), bus: this.broker, config, log: log.child({ part: 'pubsub' }), pubsubMetrics: this.pubsubMetrics,
+      // Which subscription sessions exist, so ones no app wants any more are ended after a restart too.
+      registry: this.store.namespace('pubsub'),
     }))
     // Apps last: they expect the API (and the broker) to answer as soon as they start.
     this.supervisor = await this.#lifecycle.start('apps', async () => new Supervisor({

@@ -10,7 +10,7 @@ import { MqttSession, type SessionMessage } from './session.ts'
 import type { Subscription } from './subscription.ts'
 
 /** The broker-side identity of a subscription's session: stable across restarts, so its queue survives them. */
-export function sessionClientId (sub: Subscription): string {
+export function sessionClientId (sub: Pick<Subscription, 'appId' | 'kind' | 'name'>): string {
   return `mecha-sub/${sub.appId}/${sub.kind === 'declarative' ? 'd' : 'p'}/${sub.name}`
 }
 
@@ -69,11 +69,5 @@ export class ActiveSubscription {
     const s = this.#session
     this.#session = undefined
     await s?.close()
-  }
-
-  /** Pauses and discards the broker session: the subscription is gone for good. */
-  async remove (): Promise<void> {
-    await this.pause()
-    await MqttSession.discard(this.#connect, this.clientId).catch((err) => { this.#log.warn({ clientId: this.clientId, err: (err as Error).message }, 'cannot discard subscription session') })
   }
 }

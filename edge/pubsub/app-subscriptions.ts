@@ -10,11 +10,13 @@ import type { Clock } from '../../core/clock.ts'
 import type { LocalBus } from '../../core/bus.ts'
 import type { Logger } from '../../core/logger.ts'
 import { callApp } from '../invoke/app-http.ts'
-import { ActiveSubscription } from './active-subscription.ts'
+import { ActiveSubscription, sessionClientId } from './active-subscription.ts'
 import { sleep } from './dead-letter.ts'
 import type { AppTarget } from './delivery.ts'
 import type { PubsubMetrics } from './metrics.ts'
 import { Router } from './router.ts'
+import { MqttSession } from './session.ts'
+import type { SessionRegistry } from './session-registry.ts'
 import { fromProgrammatic, type DeliveryPolicy, type Subscription } from './subscription.ts'
 
 export interface DiscoveryOptions {
@@ -31,6 +33,10 @@ export const DEFAULT_DISCOVERY: Readonly<DiscoveryOptions> = Object.freeze({ min
 export interface AppSubscriptionsDeps {
   target: AppTarget
   declarative: Subscription[]
+  /** Names of the declarative subscriptions in this app's scope, valid or not (a broken one keeps its session). */
+  declarativeNames: readonly string[]
+  /** The sessions this app's subscriptions have in the broker, across runtime restarts. */
+  registry: SessionRegistry
   connect: () => Duplex
   bus: LocalBus
   clock: Clock
@@ -62,9 +68,16 @@ export class AppSubscriptions {
   get ready (): boolean { return this.#state === 'up' && [...this.#active.values()].every((a) => a.running) }
   get subscriptions (): Subscription[] { return [...this.#active.values()].map((a) => a.sub) }
 
-  /** Creates the declarative sessions (so messages queue before the app is first up), then polls the app. */
+  /**
+   * Ends the sessions of declarative subscriptions that left the config, creates the current ones (so
+   * messages queue before the app is first up), then polls the app. Programmatic sessions wait for the
+   * app's own list.
+   */
   async start (): Promise<void> {
+    const keep = new Set(this.#d.declarativeNames.map((name) => this.#clientId('declarative', name)))
+    await this.#sweep((clientId, e) => e.kind === 'programmatic' || keep.has(clientId))
     await Promise.all([...this.#active.values()].map(async (a) => {
+      await this.#register(a)
       await a.prime().catch((err) => { this.#d.log.error({ clientId: a.clientId, err: (err as Error).message }, 'cannot create subscription session') })
     }))
     this.#discover()
@@ -105,8 +118,10 @@ export class AppSubscriptions {
       const r = await callApp({ host: target.host, port: target.port, method: 'GET', path: '/dapr/subscribe', headers: { accept: 'application/json' }, timeoutMs: discovery.timeoutMs, maxResponseBytes: 1024 * 1024, signal })
       if (signal.aborted) return
       if (r.kind === 'response') {
-        let body: unknown
-        if (r.status === 200) { try { body = JSON.parse(r.body.toString('utf8')) } catch { this.#d.log.warn({ app: target.appId }, 'GET /dapr/subscribe answered non-JSON; no programmatic subscriptions') } }
+        // Only a list, or a 404 (none), says what the app wants; any other answer keeps what it had.
+        let body: unknown = r.status === 404 ? [] : undefined
+        if (r.status === 200) { try { body = JSON.parse(r.body.toString('utf8')) } catch { this.#d.log.warn({ app: target.appId }, 'GET /dapr/subscribe answered non-JSON; keeping its programmatic subscriptions as they were') } }
+        else if (r.status !== 404) this.#d.log.warn({ app: target.appId, status: r.status }, 'GET /dapr/subscribe failed; keeping its programmatic subscriptions as they were')
         await this.#enqueue(() => this.#up(body))
         return
       }
@@ -117,9 +132,21 @@ export class AppSubscriptions {
     }
   }
 
+  /** `programmatic`: the app's `/dapr/subscribe` list; undefined when its answer did not say (keep what it had). */
   async #up (programmatic: unknown): Promise<void> {
     if (this.#state === 'closed') return
-    const { subs, problems } = fromProgrammatic(programmatic, this.#d.target.appId, this.#d.delivery)
+    if (programmatic !== undefined) await this.#reconcile(programmatic)
+    this.#state = 'up'
+    this.#d.log.info({ app: this.#d.target.appId, subscriptions: [...this.#active.values()].map((a) => `${a.sub.pubsubname}/${a.sub.topic}`) }, 'app is up; delivering')
+    await Promise.all([...this.#active.values()].map(async (a) => {
+      await this.#register(a)
+      await a.resume().catch((err) => { this.#d.log.error({ clientId: a.clientId, err: (err as Error).message }, 'cannot open subscription session') })
+    }))
+  }
+
+  /** The app's list is known: new and changed subscriptions replace the old, and unlisted ones end for good. */
+  async #reconcile (programmatic: unknown): Promise<void> {
+    const { subs, problems, listed } = fromProgrammatic(programmatic, this.#d.target.appId, this.#d.delivery)
     for (const p of problems) this.#d.log.warn({ app: this.#d.target.appId, problem: p }, 'programmatic subscription ignored')
     const wanted = new Set<string>()
     for (const sub of subs) {
@@ -130,15 +157,49 @@ export class AppSubscriptions {
       if (old !== undefined) { await old.pause(); this.#active.delete(key) }
       this.#add(sub)
     }
-    // Programmatic subscriptions the app no longer lists are ended, with their broker sessions.
     for (const [key, a] of this.#active) {
-      if (a.sub.kind === 'programmatic' && !wanted.has(key)) { await a.remove(); this.#active.delete(key) }
+      if (a.sub.kind === 'programmatic' && !wanted.has(key)) { await a.pause(); this.#active.delete(key) }
     }
-    this.#state = 'up'
-    this.#d.log.info({ app: this.#d.target.appId, subscriptions: [...this.#active.values()].map((a) => `${a.sub.pubsubname}/${a.sub.topic}`) }, 'app is up; delivering')
-    await Promise.all([...this.#active.values()].map(async (a) => {
-      await a.resume().catch((err) => { this.#d.log.error({ clientId: a.clientId, err: (err as Error).message }, 'cannot open subscription session') })
-    }))
+    // Every session of this app the registry knows (from this run or an earlier one) that is neither
+    // active nor still listed is discarded; the broker would otherwise queue for it forever.
+    const keep = new Set([
+      ...[...this.#active.values()].map((a) => a.clientId),
+      ...listed.map((name) => this.#clientId('programmatic', name)),
+      ...this.#d.declarativeNames.map((name) => this.#clientId('declarative', name)),
+    ])
+    await this.#sweep((clientId) => keep.has(clientId))
+  }
+
+  #clientId (kind: Subscription['kind'], name: string): string {
+    return sessionClientId({ appId: this.#d.target.appId, kind, name })
+  }
+
+  /**
+   * Records a session in the registry before the broker has it. A session kept under the same client id
+   * but for another filter (a declarative document whose topic changed) is discarded first: a present
+   * session is not subscribed again, so it would go on receiving the old topic only.
+   */
+  async #register (a: ActiveSubscription): Promise<void> {
+    const { registry, log } = this.#d
+    try {
+      const known = registry.get(a.clientId)
+      if (known !== undefined && known.topic !== a.sub.topic) await this.#discard(a.clientId, `its topic changed from ${known.topic} to ${a.sub.topic}`)
+      await registry.add(a.clientId, { appId: a.sub.appId, kind: a.sub.kind, name: a.sub.name, topic: a.sub.topic })
+    } catch (err) {
+      // Delivery matters more than the bookkeeping: go on, the session may just outlive its subscription.
+      log.error({ clientId: a.clientId, err: (err as Error).message }, 'cannot record subscription session')
+    }
+  }
+
+  /** Discards every registered session of this app that `keep` does not want. */
+  async #sweep (keep: (clientId: string, entry: { kind: Subscription['kind'] }) => boolean): Promise<void> {
+    for (const [clientId, entry] of this.#d.registry.ofApp(this.#d.target.appId)) {
+      if (!keep(clientId, entry)) await this.#discard(clientId, 'no longer subscribed').catch(() => {})
+    }
+  }
+
+  async #discard (clientId: string, why: string): Promise<void> {
+    await discardSession(this.#d.connect, this.#d.registry, clientId, this.#d.log, why)
   }
 
   #add (sub: Subscription): void {
@@ -164,6 +225,21 @@ export class AppSubscriptions {
     this.#poll.abort()
     await this.#enqueue(async () => { await Promise.all([...this.#active.values()].map((a) => a.pause())) })
   }
+}
+
+/**
+ * Ends a session for good and forgets it; when the broker cannot be reached it stays registered, so the
+ * next sweep tries again. Throws only if the session could not be discarded.
+ */
+export async function discardSession (connect: () => Duplex, registry: SessionRegistry, clientId: string, log: Logger, why: string): Promise<void> {
+  try {
+    await MqttSession.discard(connect, clientId)
+  } catch (err) {
+    log.warn({ clientId, why, err: (err as Error).message }, 'cannot discard subscription session; will try again')
+    throw err
+  }
+  await registry.remove(clientId).catch((err) => { log.error({ clientId, err: (err as Error).message }, 'cannot forget a discarded subscription session') })
+  log.info({ clientId, why }, 'subscription session discarded')
 }
 
 function keyOf (sub: Subscription): string {

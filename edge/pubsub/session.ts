@@ -7,6 +7,7 @@
  * even when several are in flight (`window` > 1: concurrency, or a bulk batch).
  */
 import type { Duplex } from 'node:stream'
+import { MechaError } from '../../core/errors.ts'
 import mqtt, { type IPublishPacket, type MqttClient } from 'mqtt'
 import type { Logger } from '../../core/logger.ts'
 
@@ -32,6 +33,24 @@ interface Pending { messageId: number | undefined; settled: boolean }
 
 /** Stops MQTT.js from sending its own PUBACK after handleMessage: we send it when the message is settled. */
 const DEFERRED = new Error('puback deferred')
+
+type SendPacket = (packet: object, cb?: () => void) => void
+
+/**
+ * The deferred PUBACK leans on two MQTT.js internals (mqtt 5.x, `lib/handlers/publish.ts`): for a QoS 1
+ * PUBLISH it calls `client.handleMessage(packet, cb)` and sends the PUBACK through `client._sendPacket` only
+ * when `cb` gets no error; we send it later through that same `_sendPacket`, as MQTT.js has no public call
+ * for it. Should an upgrade rename or drop either, every message would stay unacknowledged and come back on
+ * each reconnect, with nothing in the logs. So this is checked before any session opens, and the runtime
+ * refuses to start with an error that says what changed. `proto` is for tests.
+ */
+export function assertMqttInternals (proto: object = mqtt.MqttClient.prototype): void {
+  const p = proto as Record<string, unknown>
+  const missing = ['_sendPacket', 'handleMessage'].filter((name) => typeof p[name] !== 'function')
+  if (missing.length > 0) {
+    throw new MechaError('MECHA_ERR_DEPENDENCY', `the installed MQTT.js no longer has ${missing.map((m) => `MqttClient.prototype.${m}()`).join(' and ')}, which the subscription sessions use to acknowledge a message only once it is delivered (edge/pubsub/session.ts); pin mqtt to a 5.x release that has it, or port the deferred PUBACK`)
+  }
+}
 
 function onceConnected (client: MqttClient): Promise<boolean> {
   return new Promise((resolve, reject) => {
@@ -90,7 +109,9 @@ export class MqttSession {
   /** Ends a session for good (CleanSession 1 discards it [MQTT-3.1.2-6]): nothing more is queued for it. */
   static async discard (connect: () => Duplex, clientId: string): Promise<void> {
     const client = newClient(connect, clientId, true)
-    try { await onceConnected(client) } finally { await client.endAsync(true).catch(() => {}) }
+    // aedes drops the subscriptions before the CONNACK, so nothing queues from then on; the queued messages
+    // it deletes after the CONNACK, asynchronously, and that goes on after we disconnect.
+    try { await onceConnected(client) } finally { await client.endAsync(false).catch(() => {}) }
   }
 
   get closed (): boolean { return this.#closed }
@@ -128,8 +149,9 @@ export class MqttSession {
     while (this.#pending.length > 0 && this.#pending[0].settled) {
       const { messageId } = this.#pending.shift()!
       if (messageId === undefined || this.#closed) continue
-      // MQTT.js has no public call for a PUBACK; its own handler uses _sendPacket the same way.
-      ;(this.#client as unknown as { _sendPacket: (p: object, cb?: () => void) => void })._sendPacket({ cmd: 'puback', messageId })
+      // MQTT.js has no public call for a PUBACK; its own handler uses _sendPacket the same way
+      // (checked at startup by assertMqttInternals).
+      ;(this.#client as unknown as { _sendPacket: SendPacket })._sendPacket({ cmd: 'puback', messageId })
     }
   }
 

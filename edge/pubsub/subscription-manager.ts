@@ -10,9 +10,12 @@ import type { LocalBus } from '../../core/bus.ts'
 import type { AppConfig, MechaConfig } from '../../core/config/index.ts'
 import type { Logger } from '../../core/logger.ts'
 import type { Metrics } from '../../core/metrics.ts'
-import { AppSubscriptions, DEFAULT_DISCOVERY, type DiscoveryOptions } from './app-subscriptions.ts'
+import type { Namespace } from '../../core/store/index.ts'
+import { AppSubscriptions, DEFAULT_DISCOVERY, discardSession, type DiscoveryOptions } from './app-subscriptions.ts'
 import { PubsubMetrics } from './metrics.ts'
 import { pubsubNames } from './pubsub-names.ts'
+import { assertMqttInternals } from './session.ts'
+import { SessionRegistry } from './session-registry.ts'
 import { DEFAULT_DELIVERY, fromDoc, inScope, type DeliveryPolicy, type Subscription } from './subscription.ts'
 
 export interface SubscriptionManagerOptions {
@@ -29,6 +32,13 @@ export interface SubscriptionManagerOptions {
   discovery?: Partial<DiscoveryOptions>
   /** Defaults for every subscription; each one's metadata may override them. */
   delivery?: Partial<DeliveryPolicy>
+  /**
+   * Where the sessions created for subscriptions are recorded (the runtime passes
+   * `store.namespace('pubsub')`), so that a subscription that is gone after a restart (no longer listed
+   * by its app, removed from the config, or its app removed) has its broker session discarded. Without
+   * it, sessions are only discarded within one runtime lifetime.
+   */
+  registry?: Namespace
 }
 
 /** A subscription as `/v1.0/metadata` lists it (docs.dapr.io/reference/api/metadata_api). */
@@ -54,14 +64,19 @@ export class SubscriptionManager {
   }
 
   static async create (opts: SubscriptionManagerOptions): Promise<SubscriptionManager> {
+    // Before any session exists: a changed MQTT.js internal would otherwise lose every PUBACK silently.
+    assertMqttInternals()
+    const registry = await SessionRegistry.open(opts.registry)
     const metrics = opts.pubsubMetrics ?? new PubsubMetrics(opts.metrics)
     const self = new SubscriptionManager(opts.log, metrics)
     const delivery: DeliveryPolicy = { ...DEFAULT_DELIVERY, ...opts.delivery, retry: { ...DEFAULT_DELIVERY.retry, ...opts.delivery?.retry } }
     const names = pubsubNames(opts.config.components)
     for (const app of opts.config.apps) {
       const declarative: Subscription[] = []
+      const declarativeNames: string[] = []
       for (const doc of opts.config.subscriptions) {
         if (!inScope(doc, app.id)) continue
+        declarativeNames.push(doc.metadata.name)
         try { declarative.push(fromDoc(doc, app.id, delivery)) } catch (err) {
           opts.log.error({ subscription: doc.metadata.name, app: app.id, err: (err as Error).message }, 'subscription ignored')
         }
@@ -73,6 +88,8 @@ export class SubscriptionManager {
       self.#apps.set(app.id, new AppSubscriptions({
         target: { appId: app.id, host: app.appHost, port: app.appPort },
         declarative,
+        declarativeNames,
+        registry,
         connect: opts.connect,
         bus: opts.bus,
         clock: opts.clock ?? systemClock,
@@ -84,6 +101,11 @@ export class SubscriptionManager {
       }))
     }
     try {
+      // Sessions of apps that are gone from the config (or lost their appPort) can never be delivered again.
+      for (const [clientId, entry] of registry.all()) {
+        if (self.#apps.has(entry.appId)) continue
+        await discardSession(opts.connect, registry, clientId, opts.log, `app ${entry.appId} is no longer configured`).catch(() => {})
+      }
       await Promise.all([...self.#apps.values()].map((a) => a.start()))
     } catch (err) {
       await self.close()

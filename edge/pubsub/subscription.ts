@@ -146,20 +146,25 @@ export function inScope (doc: SubscriptionDoc, appId: string): boolean {
 
 /**
  * The entries of an app's `/dapr/subscribe` answer: valid ones, and a problem per invalid one (logged;
- * one bad entry does not cost the app its other subscriptions).
+ * one bad entry does not cost the app its other subscriptions). `listed` names every entry that has a
+ * pubsubname and a topic, valid or not: an entry the app still lists keeps its session (and its queue)
+ * while it is broken, so fixing a typo loses nothing.
  */
-export function fromProgrammatic (body: unknown, appId: string, defaults: DeliveryPolicy = DEFAULT_DELIVERY): { subs: Subscription[]; problems: string[] } {
+export function fromProgrammatic (body: unknown, appId: string, defaults: DeliveryPolicy = DEFAULT_DELIVERY): { subs: Subscription[]; problems: string[]; listed: string[] } {
   const subs: Subscription[] = []
   const problems: string[] = []
-  if (!Array.isArray(body)) return { subs, problems: body === undefined ? [] : ['the answer to GET /dapr/subscribe is not a JSON array'] }
+  const listed: string[] = []
+  if (!Array.isArray(body)) return { subs, problems: body === undefined ? [] : ['the answer to GET /dapr/subscribe is not a JSON array'], listed }
   body.forEach((e, i) => {
     try {
       if (e === null || typeof e !== 'object') throw new Error('not an object')
       const spec = e as RawSpec
-      subs.push(build(`${String(spec.pubsubname)}/${String(spec.topic)}`, 'programmatic', appId, spec, defaults))
+      const name = `${String(spec.pubsubname)}/${String(spec.topic)}`
+      if (typeof spec.pubsubname === 'string' && typeof spec.topic === 'string') listed.push(name)
+      subs.push(build(name, 'programmatic', appId, spec, defaults))
     } catch (err) {
       problems.push(`entry ${i}: ${(err as Error).message}`)
     }
   })
-  return { subs, problems }
+  return { subs, problems, listed }
 }
