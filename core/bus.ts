@@ -28,3 +28,10 @@ export interface LocalBus {
   /** Adds an interceptor; returns a function that removes it. */
   intercept(fn: PublishInterceptor): () => void
 }
+
+/**
+ * Client ids of the runtime's own MQTT sessions (pub/sub subscriptions) start with this. The broker refuses it
+ * to outside clients, so nobody can take over a subscription's session and its queued events, and never
+ * expires those sessions (the pub/sub registry ends the ones no app wants).
+ */
+export const RUNTIME_SESSION_PREFIX = 'mecha-sub/'

@@ -22,6 +22,12 @@ export const configSchema = obj({
     maxInflight: int(1, 65535, 100),
     /** Seconds a client may stay silent past its keepalive before it is dropped, as the spec's 1.5× rule. */
     connectTimeoutMs: int(100, 600_000, 30_000),
+    /**
+     * A CleanSession=0 session whose client stays offline this long is removed with its queue (MQTT 3.1.1 has no
+     * session expiry; mosquitto's `persistent_client_expiration`). 0 = never. Default 7 days: longer than the
+     * week-long outages the product rides through, short enough that an unplugged client cannot fill the disk.
+     */
+    sessionExpirySeconds: int(0, 315_360_000, 604_800),
     users: {
       type: 'array',
       default: [],

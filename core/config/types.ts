@@ -27,6 +27,8 @@ export interface MqttConfig {
   readonly maxClients: number
   readonly maxInflight: number
   readonly connectTimeoutMs: number
+  /** 0 = persistent sessions never expire. */
+  readonly sessionExpirySeconds: number
   readonly users: ReadonlyArray<{ readonly username: string; readonly password: string }>
   readonly acl: readonly AclRule[]
 }

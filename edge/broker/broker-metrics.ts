@@ -11,6 +11,8 @@ export class BrokerMetrics {
   readonly bytesOut
   readonly rejected
   readonly connections
+  readonly sessionsExpired
+  #offlineSessions: () => number = () => 0
   readonly counts = { messagesIn: 0, messagesOut: 0, rejected: 0 }
 
   constructor (metrics: Metrics, sample: () => { clients: number; bytesIn: number; bytesOut: number }) {
@@ -21,7 +23,13 @@ export class BrokerMetrics {
     this.bytesOut = metrics.gauge({ name: 'mecha_mqtt_bytes_out_total', help: 'bytes sent on MQTT connections (TCP and WebSocket)', collect () { this.set(sample().bytesOut) } })
     this.rejected = metrics.counter({ name: 'mecha_mqtt_rejected_total', help: 'connections, publishes and subscriptions rejected, by reason', labelNames: ['reason'] })
     this.connections = metrics.counter({ name: 'mecha_mqtt_connections_total', help: 'MQTT connections accepted' })
+    this.sessionsExpired = metrics.counter({ name: 'mecha_mqtt_sessions_expired_total', help: 'persistent sessions removed because their client stayed offline longer than mqtt.sessionExpirySeconds' })
+    const offline = (): number => this.#offlineSessions()
+    metrics.gauge({ name: 'mecha_mqtt_sessions_offline', help: 'persistent sessions whose client is offline now', collect () { this.set(offline()) } })
   }
+
+  /** Where the offline-session gauge reads from (the persistence, when it tracks offline times). */
+  watchOfflineSessions (count: () => number): void { this.#offlineSessions = count }
 
   reject (reason: RejectReason): void {
     this.counts.rejected++

@@ -1,7 +1,8 @@
 import { createServer, type Server, type Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { Aedes } from 'aedes'
-import type { BusHandler, BusMessage, LocalBus, PublishInterceptor } from '../../core/bus.ts'
+import type { Clock } from '../../core/clock.ts'
+import { RUNTIME_SESSION_PREFIX, type BusHandler, type BusMessage, type LocalBus, type PublishInterceptor } from '../../core/bus.ts'
 import type { MqttConfig } from '../../core/config/index.ts'
 import { MechaError } from '../../core/errors.ts'
 import type { Logger } from '../../core/logger.ts'
@@ -10,6 +11,8 @@ import { verifyPassword } from '../../core/passwords.ts'
 import { Acl } from './acl.ts'
 import { duplexPair } from './duplex-pair.ts'
 import { BrokerMetrics, type RejectReason } from './broker-metrics.ts'
+import type { SessionExpiryStore } from './persistence/index.ts'
+import { SessionExpiry } from './session-expiry.ts'
 
 export interface BrokerOptions {
   config: MqttConfig
@@ -17,6 +20,8 @@ export interface BrokerOptions {
   metrics: Metrics
   /** An aedes persistence (the LevelDB one in the runtime); aedes' in-memory one when absent. */
   persistence?: unknown
+  /** The time session expiry runs on (tests pass a ManualClock). */
+  clock?: Clock
 }
 
 /** A connection's byte counters, kept for closed ones too so the totals only grow. */
@@ -43,6 +48,11 @@ class RecentKeys {
 }
 const noop = (): void => {}
 
+/** Session expiry needs a persistence that records offline times (LevelPersistence); aedes' in-memory one does not. */
+function isSessionExpiryStore (p: unknown): p is SessionExpiryStore {
+  return typeof (p as SessionExpiryStore | undefined)?.markOffline === 'function' && typeof (p as SessionExpiryStore).dropSession === 'function'
+}
+
 function connackError (returnCode: 2 | 3 | 4 | 5, message: string): Error {
   return Object.assign(new Error(`${REJECT_CODE[returnCode]}: ${message}`), { returnCode })
 }
@@ -63,6 +73,9 @@ export class MqttBroker implements LocalBus {
   readonly #internal = new WeakSet<object>()
   readonly #closedBytes = { read: 0, written: 0 }
   readonly metrics: BrokerMetrics
+  /** Connections past preConnect and not yet ready, by client id: online for session expiry, not yet in aedes.clients. */
+  readonly #attaching = new Map<string, Set<object>>()
+  #expiry: SessionExpiry | undefined
   #server: Server | undefined
   #closed = false
 
@@ -73,6 +86,19 @@ export class MqttBroker implements LocalBus {
     this.#acl = new Acl(opts.config.acl)
     this.#users = new Map(opts.config.users.map((u) => [u.username, u.password]))
     this.metrics = new BrokerMetrics(opts.metrics, () => this.#sample())
+    if (isSessionExpiryStore(opts.persistence)) {
+      const store = opts.persistence
+      this.#expiry = new SessionExpiry({
+        store,
+        expirySeconds: opts.config.sessionExpirySeconds,
+        log: opts.log,
+        clock: opts.clock,
+        isOnline: (id) => this.#isOnline(id),
+        exempt: (id) => id.startsWith(RUNTIME_SESSION_PREFIX),
+        onExpired: () => { this.metrics.sessionsExpired.inc() },
+      })
+      this.metrics.watchOfflineSessions(() => store.offlineCount)
+    }
   }
 
   static async create (opts: BrokerOptions): Promise<MqttBroker> {
@@ -89,6 +115,7 @@ export class MqttBroker implements LocalBus {
     self = new MqttBroker(aedes, opts)
     self.#wire()
     self.#persistBeforePuback()
+    await self.#expiry?.start()
     return self
   }
 
@@ -96,6 +123,14 @@ export class MqttBroker implements LocalBus {
     const a = this.#aedes
     a.on('publish', (packet: any, client: any) => { if (client != null) this.metrics.in(packet.qos) })
     a.on('client', () => { this.metrics.connections.inc() })
+    a.on('clientReady', (client: any) => { this.#attached(client.id, client) })
+    a.on('clientDisconnect', (client: any) => {
+      // A persistent session's client went offline: its session expiry starts now. Not when another connection
+      // with this id is taking over (aedes closes the old one while the new one connects [MQTT-3.1.4-2]).
+      this.#attached(client.id, client) // closed before it was ready: it is not the one taking over
+      if (client.clean !== false || this.#expiry === undefined || this.#isOnline(client.id)) return
+      this.#expiry.offline(client.id).catch((err: unknown) => { this.#log.error({ err, clientId: client.id }, 'mqtt offline time not recorded') })
+    })
     a.on('clientError', (client: any, err: Error) => {
       if (/maxInflightInbound/.test(err.message)) {
         // Every packet past the limit in the same read errors; the client is closed once, counted once.
@@ -139,6 +174,7 @@ export class MqttBroker implements LocalBus {
 
   #preConnect (client: any, packet: any, cb: (err: Error | null, ok: boolean) => void): void {
     client._mechaConnect = { emptyId: packet.clientId === '', clean: packet.clean === true }
+    const id: string = packet.clientId
     // aedes drops a packet whose broker counter is below the last one this client received (its guard
     // against overlapping subscriptions delivering twice). With a persistence doing real I/O, QoS 1/2 packets
     // are emitted only after their store completes, so counters reach a client out of order and aedes would
@@ -158,8 +194,33 @@ export class MqttBroker implements LocalBus {
       if (seen.repeat(p)) { setImmediate(done); return }
       this.metrics.out(p.qos); dq(p, done)
     }
-    cb(null, true)
+    if (this.#expiry === undefined || id === '') { cb(null, true); return }
+    // From here until ready or closed this client id is online: a sweep does not drop its session, and a drop
+    // already running finishes before aedes restores the session, so the client sees all of it or none.
+    this.#attaching.set(id, (this.#attaching.get(id) ?? new Set()).add(client))
+    client.conn?.once?.('close', () => { this.#attached(id, client) })
+    this.#expiry.online(id).then(
+      () => { cb(null, true) },
+      (err: unknown) => {
+        // The record stays; a sweep still sees the client online, and its next disconnect keeps the old time.
+        this.#log.warn({ err, clientId: id }, 'mqtt offline time not cleared')
+        cb(null, true)
+      })
   }
+
+  #attached (id: string, client: object): void {
+    const set = this.#attaching.get(id)
+    if (set === undefined) return
+    set.delete(client)
+    if (set.size === 0) this.#attaching.delete(id)
+  }
+
+  #isOnline (id: string): boolean {
+    return this.#aedes.clients[id] !== undefined || this.#attaching.has(id)
+  }
+
+  /** Session expiry, when the persistence supports it (tests drive `sweep()` and `idle()`). */
+  get sessionExpiry (): SessionExpiry | undefined { return this.#expiry }
 
   async #authenticate (client: any, username: string | undefined, password: Buffer | undefined): Promise<boolean> {
     const info = client._mechaConnect ?? {}
@@ -173,6 +234,11 @@ export class MqttBroker implements LocalBus {
       throw connackError(3, `mqtt.maxClients (${this.#config.maxClients}) reached`)
     }
     if (this.#internal.has(client.conn)) return true
+    if (typeof client.id === 'string' && client.id.startsWith(RUNTIME_SESSION_PREFIX)) {
+      // A subscription's session holds an app's queued events: only the runtime may attach to it.
+      this.#reject('client_id', client.id, 'reserved client id prefix')
+      throw connackError(2, `client ids starting with ${RUNTIME_SESSION_PREFIX} are reserved for the runtime`)
+    }
     if (this.#users.size === 0) return true // anonymous: the config allows this only on loopback listeners
     const hash = username === undefined ? undefined : this.#users.get(username)
     if (hash === undefined || password === undefined || !(await verifyPassword(password.toString('utf8'), hash))) {
@@ -308,6 +374,9 @@ export class MqttBroker implements LocalBus {
     // Stop accepting first; the server's close callback fires only once aedes has closed every client.
     const server = this.#server
     const serverClosed = server === undefined ? Promise.resolve() : new Promise<void>((resolve) => { server.close(() => { resolve() }) })
+    // No sweep from here on. Clients disconnected by the close below still get their offline time recorded
+    // (the persistence, closed after the broker, waits for those writes).
+    await this.#expiry?.close()
     await new Promise<void>((resolve) => this.#aedes.close(() => { resolve() }))
     await serverClosed
   }

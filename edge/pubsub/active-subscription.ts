@@ -3,6 +3,7 @@
  * behind it. Resumed when the app is up, paused (session closed, kept by the broker) when it is not.
  */
 import type { Duplex } from 'node:stream'
+import { RUNTIME_SESSION_PREFIX } from '../../core/bus.ts'
 import type { Logger } from '../../core/logger.ts'
 import { BulkDelivery } from './bulk-delivery.ts'
 import { Delivery, type DeliveryDeps } from './delivery.ts'
@@ -11,7 +12,7 @@ import type { Subscription } from './subscription.ts'
 
 /** The broker-side identity of a subscription's session: stable across restarts, so its queue survives them. */
 export function sessionClientId (sub: Pick<Subscription, 'appId' | 'kind' | 'name'>): string {
-  return `mecha-sub/${sub.appId}/${sub.kind === 'declarative' ? 'd' : 'p'}/${sub.name}`
+  return `${RUNTIME_SESSION_PREFIX}${sub.appId}/${sub.kind === 'declarative' ? 'd' : 'p'}/${sub.name}`
 }
 
 export class ActiveSubscription {

@@ -44,3 +44,21 @@ export function splitClientKey (key: string): { clientId: string; rest: string }
   if (at < 0) throw new TypeError(`not a per-client key: ${JSON.stringify(key)}`)
   return { clientId: unescapeClientId(key.slice(0, at)), rest: key.slice(at + 1) }
 }
+
+/** Wide enough for any millisecond time stamp up to Number.MAX_SAFE_INTEGER, like SEQ_WIDTH. */
+const TIME_WIDTH = 16
+
+/** The offline-time index key: time first, so a range read up to a cutoff yields the longest-offline first. */
+export function offlineTimeKey (since: number, clientId: string): string {
+  return offlineTimePrefix(since) + clientPrefix(clientId)
+}
+
+/** Every index key of a time below `since` sorts below this (`lt` bound of a sweep). */
+export function offlineTimePrefix (since: number): string {
+  return String(Math.max(0, Math.floor(since))).padStart(TIME_WIDTH, '0')
+}
+
+export function splitOfflineTimeKey (key: string): { since: number; clientId: string } {
+  const { clientId } = splitClientKey(key.slice(TIME_WIDTH))
+  return { since: Number(key.slice(0, TIME_WIDTH)), clientId }
+}

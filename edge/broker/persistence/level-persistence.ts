@@ -3,15 +3,18 @@ import qlobber from 'qlobber'
 import type { Namespace } from '../../../core/store/index.ts'
 import { MechaError } from '../../../core/errors.ts'
 import { KeyedSerial } from './keyed-serial.ts'
+import { OfflineSessions, type OfflineSession } from './offline-sessions.ts'
 import { clientPrefix, incomingKey, outgoingKey, splitClientKey, subscriptionKey } from './keys.ts'
 import { OutgoingIndex, entryOf } from './outgoing-index.ts'
 import { incomingPacket, isRetainedDelete, queuedFor, storable } from './packet-codec.ts'
 import { SubscriptionIndex, TOPIC_OPTIONS } from './subscription-index.ts'
-import type { AedesAsyncPersistence, BrokerPacket, BrokerRef, ClientRef, SubscriptionIn, SubscriptionRecord, TopicSubscription } from './types.ts'
+import type { AedesAsyncPersistence, BrokerPacket, BrokerRef, ClientRef, DroppedSession, SessionExpiryStore, SubscriptionIn, SubscriptionRecord, TopicSubscription } from './types.ts'
 
 const { QlobberTrue } = qlobber
 /** Values fetched per LevelDB round trip while streaming. */
 const READ_CHUNK = 64
+/** Keys deleted per batch when a session is dropped: a queue of a million packets never becomes one batch. */
+const DELETE_CHUNK = 1000
 
 /**
  * The aedes persistence (aedes-persistence 11, async interface) on the runtime's LevelDB store, so sessions
@@ -24,9 +27,10 @@ const READ_CHUNK = 64
  *
  * Layout, one child namespace each: `retained` (topic → packet), `subs` (client NUL topic → options),
  * `outgoing` (client NUL 16-digit sequence → packet), `incoming` (client NUL 5-digit packet id → packet),
- * `wills` (client NUL → packet); see keys.ts.
+ * `wills` (client NUL → packet); see keys.ts. `offline` and `offline-at` hold when each persistent session's
+ * client went offline, for session expiry (offline-sessions.ts).
  */
-export class LevelPersistence implements AedesAsyncPersistence {
+export class LevelPersistence implements AedesAsyncPersistence, SessionExpiryStore {
   readonly #retained: Namespace<BrokerPacket>
   readonly #subs: Namespace<SubscriptionRecord>
   readonly #outgoing: Namespace<BrokerPacket>
@@ -35,6 +39,7 @@ export class LevelPersistence implements AedesAsyncPersistence {
   readonly #retainedTopics = new Set<string>()
   readonly #subIndex = new SubscriptionIndex()
   readonly #outIndex = new OutgoingIndex()
+  readonly #offline: OfflineSessions
   readonly #serial = new KeyedSerial()
   readonly #pending = new Set<Promise<unknown>>()
   /** The last outgoing sequence number handed out; one counter for all clients keeps each queue ordered. */
@@ -48,6 +53,7 @@ export class LevelPersistence implements AedesAsyncPersistence {
     this.#outgoing = ns.namespace<BrokerPacket>('outgoing')
     this.#incoming = ns.namespace<BrokerPacket>('incoming')
     this.#wills = ns.namespace<BrokerPacket>('wills')
+    this.#offline = new OfflineSessions(ns)
   }
 
   /** Opens the persistence over `ns` (e.g. `store.namespace('broker')`) and loads its in-memory indexes. */
@@ -69,6 +75,7 @@ export class LevelPersistence implements AedesAsyncPersistence {
       this.#outIndex.add(clientId, entryOf(seq, packet))
       if (seq > this.#seq) this.#seq = seq
     }
+    await this.#offline.load()
   }
 
   /** The broker given to `setup()` (the shared test suite reads it). */
@@ -308,6 +315,75 @@ export class LevelPersistence implements AedesAsyncPersistence {
     })())
   }
 
+  // --- session expiry (MQTT 3.1.1 has none; the broker applies `mqtt.sessionExpirySeconds` through these)
+
+  get offlineCount (): number { return this.#offline.size }
+
+  offlineSince (clientId: string): number | undefined { return this.#offline.since(clientId) }
+
+  async markOffline (clientId: string, at: number): Promise<void> {
+    this.#assertLive()
+    await this.#track(this.#offline.mark(clientId, at))
+  }
+
+  async markOnline (clientId: string): Promise<void> {
+    this.#assertLive()
+    await this.#track(this.#offline.clear(clientId))
+  }
+
+  async offlineBefore (cutoff: number, limit: number): Promise<OfflineSession[]> {
+    this.#assertLive()
+    return await this.#offline.before(cutoff, limit)
+  }
+
+  /**
+   * Clients that hold session state (subscriptions, queued packets, QoS 2 state) but no offline record: those
+   * connected when the process last died, or stored before session expiry existed. Read once at start-up.
+   */
+  async sessionsWithoutRecord (): Promise<string[]> {
+    this.#assertLive()
+    const ids = new Set<string>([...this.#subIndex.clients(), ...this.#outIndex.clients()])
+    let last: string | undefined
+    for await (const key of this.#incoming.keys()) {
+      const { clientId } = splitClientKey(key)
+      if (clientId !== last) ids.add(clientId)
+      last = clientId
+    }
+    return [...ids].filter((id) => this.#offline.since(id) === undefined)
+  }
+
+  /**
+   * Removes everything of one session: subscriptions, queued packets, QoS 2 state, will, offline record. The
+   * caller (the broker) makes sure the client is not connecting meanwhile. The record goes last, so a crash
+   * half-way leaves it, and the next sweep finishes the job.
+   */
+  async dropSession (clientId: string): Promise<DroppedSession> {
+    this.#assertLive()
+    const id = clientId
+    // From here on no publish matches the session. The mirror holding less than the disk is safe: a failed
+    // delete below leaves the record, and a restart reloads the subscriptions for the next sweep to retry.
+    const topics = this.#subIndex.topicsOf(id)
+    for (const t of topics) this.#subIndex.delete(id, t)
+    // A publish that matched before may still be between subscriptionsByTopic and outgoingEnqueueCombi (aedes
+    // chains them with microtasks only): one macrotask later its write is tracked, so wait for those writes.
+    await new Promise((resolve) => setImmediate(resolve))
+    await Promise.allSettled([...this.#pending])
+    return await this.#track(this.#serial.run(`s:${id}`, () => this.#serial.run(`i:${id}`, () => this.#serial.run(`w:${id}`, async () => {
+      const prefix = clientPrefix(id)
+      await deleteInChunks(this.#subs, topics.map((t) => subscriptionKey(id, t)))
+      // The disk, not the index, says what is queued: an enqueue whose index update is still pending is caught.
+      const queued = await keysOf(this.#outgoing, prefix)
+      await deleteInChunks(this.#outgoing, queued)
+      this.#outIndex.drop(id)
+      await deleteInChunks(this.#incoming, await keysOf(this.#incoming, prefix))
+      // [MQTT-3.1.2-8] a will belongs to a network connection; this session's ended long ago, so it is dropped
+      // unpublished (aedes publishes the will of a connection that ends abnormally, at that time).
+      await this.#wills.del(prefix)
+      await this.#offline.clear(id)
+      return { subscriptions: topics.length, queued: queued.length }
+    }))))
+  }
+
   // --- lifecycle
 
   /** Waits for pending writes; the store stays open (its owner closes it). Idempotent. */
@@ -330,6 +406,18 @@ export class LevelPersistence implements AedesAsyncPersistence {
     const forget = (): void => { this.#pending.delete(work) }
     work.then(forget, forget)
     return work
+  }
+}
+
+async function keysOf (ns: Namespace<unknown>, prefix: string): Promise<string[]> {
+  const out: string[] = []
+  for await (const key of ns.keys({ prefix })) out.push(key)
+  return out
+}
+
+async function deleteInChunks (ns: Namespace<unknown>, keys: readonly string[]): Promise<void> {
+  for (let i = 0; i < keys.length; i += DELETE_CHUNK) {
+    await ns.batch(keys.slice(i, i + DELETE_CHUNK).map((key) => ({ type: 'del' as const, key })))
   }
 }
 

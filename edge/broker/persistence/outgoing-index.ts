@@ -8,8 +8,25 @@ export interface OutgoingEntry {
   messageId: number | undefined
 }
 
+/** Broker ids seen, so every entry of one broker shares one string (each start of aedes has a new id). */
+const brokerIds = new Map<string, string>()
+const MAX_BROKER_IDS = 64
+
+/**
+ * A queued packet decoded from disk carries its own copy of the 36-character broker id: shared here, a queue of
+ * 60 000 packets loaded at start-up holds one string instead of 60 000 (about 3.5 MB of heap).
+ */
+function intern (id: string | null | undefined): string | null | undefined {
+  if (typeof id !== 'string') return id
+  const known = brokerIds.get(id)
+  if (known !== undefined) return known
+  if (brokerIds.size >= MAX_BROKER_IDS) brokerIds.clear()
+  brokerIds.set(id, id)
+  return id
+}
+
 export function entryOf (seq: number, packet: BrokerPacket): OutgoingEntry {
-  return { seq, brokerId: packet.brokerId, brokerCounter: packet.brokerCounter, messageId: packet.messageId }
+  return { seq, brokerId: intern(packet.brokerId), brokerCounter: packet.brokerCounter, messageId: packet.messageId }
 }
 
 /**
@@ -63,6 +80,15 @@ export class OutgoingIndex {
   findByMessageId (clientId: string, messageId: number | undefined): OutgoingEntry | undefined {
     return this.#queues.get(clientId)?.find((e) => e.messageId === messageId)
   }
+
+  /** Forgets the client's whole queue; returns how many entries it had. */
+  drop (clientId: string): number {
+    const n = this.#queues.get(clientId)?.length ?? 0
+    this.#queues.delete(clientId)
+    return n
+  }
+
+  clients (): IterableIterator<string> { return this.#queues.keys() }
 
   maxSeq (): number {
     let max = 0

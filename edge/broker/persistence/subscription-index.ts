@@ -79,6 +79,8 @@ export class SubscriptionIndex {
     for (const [clientId, stored] of this.#byClient) if (stored.has(topic)) yield clientId
   }
 
+  clients (): IterableIterator<string> { return this.#byClient.keys() }
+
   count (): { subsCount: number; clientsCount: number } {
     return { subsCount: this.#trie.subscriptionsCount, clientsCount: this.#byClient.size }
   }

@@ -72,3 +72,21 @@ export interface AedesAsyncPersistence {
   getClientList (topic: string): Readable
   destroy (): Promise<void>
 }
+
+/** What dropping one expired session removed. */
+export interface DroppedSession { subscriptions: number; queued: number }
+
+/**
+ * The session-expiry side of a persistence (LevelPersistence): when each persistent session's client went
+ * offline, kept beside the session so it survives restarts, and a way to drop a whole session.
+ */
+export interface SessionExpiryStore {
+  readonly offlineCount: number
+  offlineSince (clientId: string): number | undefined
+  markOffline (clientId: string, at: number): Promise<void>
+  markOnline (clientId: string): Promise<void>
+  /** Up to `limit` sessions offline since before `cutoff`, longest offline first. */
+  offlineBefore (cutoff: number, limit: number): Promise<Array<{ clientId: string; since: number }>>
+  sessionsWithoutRecord (): Promise<string[]>
+  dropSession (clientId: string): Promise<DroppedSession>
+}
