@@ -48,6 +48,8 @@ export interface CloudBridgeStats {
   connected: boolean
   batches: number
   bytesSaved: number
+  /** Messages handed to the sender with their outbox write, not read back (live traffic while caught up). */
+  handedOver: number
   /** Outbox writes that failed (the publisher got no ack, so nothing was lost, but nothing was queued either). */
   writeErrors: number
   state?: StateSyncStats
@@ -115,7 +117,7 @@ export class CloudBridge {
       onProgress: () => { this.#progress() },
       onBroken: (reason) => { this.#link.reconnect(reason) },
     })
-    this.#outbox.onAppend((p) => { this.#sender.notify(p) })
+    this.#outbox.onAppend((item) => { this.#sender.notify(item) })
     if (config.stateSync !== undefined) {
       this.#state = await StateSync.create({
         config: config.stateSync, baseTopic: expandId(config.stateSync.topic, nodeId), access: this.#o.stateAccess as StateAccess,
@@ -159,7 +161,7 @@ export class CloudBridge {
     const b = this.#sender.batchStats
     return {
       ledger: this.#outbox.ledger(), inflight: this.#sender.inflight, connected: this.#link.connected, batches: b.batches, bytesSaved: b.bytesSaved,
-      writeErrors: this.#writeErrors,
+      handedOver: this.#sender.handedOver, writeErrors: this.#writeErrors,
       ...(this.#state === undefined ? {} : { state: { ...this.#state.stats } }),
     }
   }

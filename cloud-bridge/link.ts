@@ -26,6 +26,8 @@ export interface LinkOptions {
   onMessage: (topic: string, payload: Buffer, qos: 0 | 1 | 2, retain: boolean) => Promise<void>
 }
 
+const noop = (): void => {}
+
 // MQTT 5 CONNACK reason codes (MQTT 5 §3.2.2.2) and 3.1.1 return codes (§3.2.2.3), for readable reports.
 const CONNACK_REASONS: Record<number, string> = {
   1: 'unacceptable protocol version', 2: 'identifier rejected', 3: 'server unavailable', 4: 'bad user name or password', 5: 'not authorized',
@@ -86,6 +88,9 @@ export class Link {
       reconnectPeriod: 0,
       resubscribe: false,
       queueQoSZero: false,
+      // MQTT.js calls its `debug` logger several times per publish; that cost shows up in every forwarded
+      // message even with debug output off. Keep it only when someone asked for debug output.
+      ...(process.env.DEBUG === undefined || process.env.DEBUG === '' ? { log: noop } : {}),
       rejectUnauthorized: cfg.rejectUnauthorized,
       ...(cfg.username === undefined ? {} : { username: cfg.username }),
       ...(cfg.password === undefined ? {} : { password: cfg.password }),

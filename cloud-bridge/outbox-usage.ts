@@ -17,6 +17,11 @@ export class OutboxUsage {
     for (let p = 0; p < 10; p++) this.add(p, other.levelCount(p), other.levelBytes(p))
   }
 
+  /** [count, bytes] per level, a fresh array (the form stored in the outbox meta record). */
+  toLevels (): Array<[number, number]> {
+    return this.#count.map((c, p) => [c, this.#bytes[p]])
+  }
+
   levelCount (p: number): number { return this.#count[p] }
   levelBytes (p: number): number { return this.#bytes[p] }
   get count (): number { return this.#total }

@@ -11,9 +11,11 @@ import type { BatchOp, Namespace } from '../core/store/index.ts'
 import type { Clock } from '../core/clock.ts'
 import type { Logger } from '../core/logger.ts'
 import { MechaError } from '../core/errors.ts'
-import { decodeEntry, encodeEntry, entryKey, keyPriority, levelPrefix, QUEUE_PREFIX, type OutboxEntry } from './outbox-entry.ts'
+import { decodeEntry, encodeEntry, entryKey, keyPriority, levelPrefix, type OutboxEntry } from './outbox-entry.ts'
 import { addCounters, cloneCounters, emptyCounters, toLedger, type DropReason, type Ledger, type LedgerCounters, type LedgerDelta } from './ledger.ts'
 import { OutboxUsage } from './outbox-usage.ts'
+import { scanQueue, sizeOf, trustedUsage, type Meta } from './outbox-meta.ts'
+import { DeleteFence } from './outbox-fence.ts'
 
 export interface OutboxOptions {
   ns: Namespace<any>
@@ -40,7 +42,6 @@ export interface EnqueueInput {
 /** An entry read for sending: its key and stored size travel with it so completing it needs no second read. */
 export interface QueuedItem { key: string; size: number; entry: OutboxEntry }
 
-interface Meta extends LedgerCounters { v: 1; epoch: string; seq: number }
 interface WriteReq { ops: BatchOp[]; delta: LedgerDelta; levels: Array<[number, number, number]>; resolve: () => void; reject: (e: unknown) => void }
 
 const META_KEY = 'meta'
@@ -62,13 +63,16 @@ export class Outbox {
   #idleResolve: (() => void) | undefined
   /** Keys whose delete is decided but not yet on disk: readers skip them. */
   readonly #leaving = new Set<string>()
+  /** Keeps a deleted key in #leaving while a read that may still see it (an older snapshot) runs. */
+  readonly #fence = new DeleteFence(this.#leaving)
   /** Keys the sender has in flight: eviction leaves them alone. */
   readonly #sending = new Set<string>()
   /** Enqueue decisions run one after another, so sequence numbers reach the writer in order. */
   #enqueueTail: Promise<void> = Promise.resolve()
-  readonly #versions = new Array<number>(10).fill(0)
-  #onAppend: (priority: number) => void = () => {}
+  #onAppend: (item: QueuedItem) => void = () => {}
   #closed = false
+  /** Persisted usage is known to be wrong (sticky until a restart recounts). */
+  #dirty = false
 
   private constructor (opts: OutboxOptions, meta: Meta, usage: OutboxUsage) {
     this.#ns = opts.ns
@@ -83,22 +87,28 @@ export class Outbox {
   static async create (opts: OutboxOptions): Promise<Outbox> {
     const stored = await opts.ns.get(META_KEY) as Meta | undefined
     const meta: Meta = stored ?? { v: 1, epoch: randomBytes(4).toString('hex'), seq: 0, ...emptyCounters() }
-    // Sizes per level are rebuilt from disk rather than trusted from the meta record: the scan is the truth.
-    const usage = new OutboxUsage()
-    for await (const [key, raw] of opts.ns.entries({ prefix: QUEUE_PREFIX })) {
-      const p = keyPriority(key)
-      if (p >= 0) usage.add(p, 1, sizeOf(key, raw))
+    // Start-up must not cost time proportional to the backlog (a million entries on an SD card): the usage per
+    // level comes from the meta record, which every write keeps exact. The full scan is only the recovery path.
+    let usage = await trustedUsage(opts.ns, stored)
+    const recount = usage === undefined
+    if (usage === undefined) {
+      if (stored !== undefined) opts.log.warn({ dirty: stored.dirty === true }, 'cloud outbox: recounting the queue')
+      const scan = await scanQueue(opts.ns)
+      usage = scan.usage
+      // Without a meta record the sequence must still continue after what is on disk, or new keys would overwrite entries.
+      meta.seq = Math.max(meta.seq, scan.maxSeq)
     }
     const box = new Outbox(opts, meta, usage)
-    if (stored === undefined) await box.#write([], {}, [])
+    if (recount) await box.#write([], {}, [])
     return box
   }
 
-  /** Called (after the write landed) whenever entries were appended to a level. */
-  onAppend (fn: (priority: number) => void): void { this.#onAppend = fn }
-
-  /** Bumped on every append to a level; a reader that saw "no more" compares it to know whether that still holds. */
-  levelVersion (p: number): number { return this.#versions[p] }
+  /**
+   * Called once per appended entry, after its write landed, in key order within each level. The item is the
+   * one just written (the same bytes as on disk), so a reader that is caught up can take it without reading
+   * it back.
+   */
+  onAppend (fn: (item: QueuedItem) => void): void { this.#onAppend = fn }
 
   nonEmptyLevels (): number[] { return this.#usage.nonEmpty() }
 
@@ -152,9 +162,8 @@ export class Outbox {
         levels.push([entry.priority, 1, size])
         this.#usage.add(entry.priority, 1, size)
         written = this.#write(ops, { accepted: 1, dropped: { full: victims.length } }, levels).then(() => {
-          for (const v of victims) this.#leaving.delete(v.key)
-          this.#versions[entry.priority]++
-          this.#onAppend(entry.priority)
+          this.#fence.deleted(victims.map((v) => v.key))
+          this.#onAppend({ key, size, entry })
         }, (err) => {
           for (const v of victims) { this.#leaving.delete(v.key); this.#usage.add(keyPriority(v.key), 1, v.size) }
           this.#usage.add(entry.priority, -1, -size)
@@ -178,14 +187,17 @@ export class Outbox {
     const lowest = whenFull === 'reject-new' ? priority + 1 : priority
     for (let p = 9; p >= lowest && (this.#usage.count + 1 > maxMessages || this.#usage.bytes + size > maxBytes); p--) {
       if (this.#usage.levelCount(p) === 0) continue
-      for await (const [key, raw] of this.#ns.entries({ prefix: levelPrefix(p) })) {
-        if (this.#usage.count + 1 <= maxMessages && this.#usage.bytes + size <= maxBytes) break
-        if (this.#leaving.has(key) || this.#sending.has(key)) continue
-        const s = sizeOf(key, raw)
-        this.#leaving.add(key)
-        this.#usage.add(p, -1, -s)
-        victims.push({ key, size: s })
-      }
+      const end = this.#fence.beginRead()
+      try {
+        for await (const [key, raw] of this.#ns.entries({ prefix: levelPrefix(p) })) {
+          if (this.#usage.count + 1 <= maxMessages && this.#usage.bytes + size <= maxBytes) break
+          if (this.#leaving.has(key) || this.#sending.has(key)) continue
+          const s = sizeOf(key, raw)
+          this.#leaving.add(key)
+          this.#usage.add(p, -1, -s)
+          victims.push({ key, size: s })
+        }
+      } finally { end() }
     }
     if (this.#usage.count + 1 > maxMessages || this.#usage.bytes + size > maxBytes) {
       for (const v of victims) { this.#leaving.delete(v.key); this.#usage.add(keyPriority(v.key), 1, v.size) }
@@ -203,16 +215,19 @@ export class Outbox {
     let lastKey = afterKey
     let seen = 0
     const range = afterKey === undefined ? { prefix: levelPrefix(priority), limit } : { gt: afterKey, lt: levelPrefix(priority) + '\u{10FFFF}', limit }
-    for await (const [key, raw] of this.#ns.entries(range)) {
-      seen++
-      lastKey = key
-      if (this.#leaving.has(key)) continue
-      try {
-        items.push({ key, size: sizeOf(key, raw), entry: decodeEntry(raw) })
-      } catch (err) {
-        this.#quarantine(key, raw, err)
+    const end = this.#fence.beginRead()
+    try {
+      for await (const [key, raw] of this.#ns.entries(range)) {
+        seen++
+        lastKey = key
+        if (this.#leaving.has(key)) continue
+        try {
+          items.push({ key, size: sizeOf(key, raw), entry: decodeEntry(raw) })
+        } catch (err) {
+          this.#quarantine(key, raw, err)
+        }
       }
-    }
+    } finally { end() }
     return { items, lastKey, exhausted: seen < limit }
   }
 
@@ -223,7 +238,7 @@ export class Outbox {
     this.#opts.log.error({ key, err: err as Error, code: 'MECHA_ERR_OUTBOX_CORRUPT' }, 'corrupt outbox entry quarantined')
     const ops: BatchOp[] = [{ type: 'del', key }, { type: 'put', key: QUARANTINE_PREFIX + key, value: raw ?? Buffer.alloc(0) }]
     this.#write(ops, { dropped: { corrupt: 1 } }, [[keyPriority(key), -1, -size]]).then(
-      () => { this.#leaving.delete(key) },
+      () => { this.#fence.deleted([key]) },
       (e) => { this.#leaving.delete(key); this.#opts.log.error({ err: e as Error }, 'quarantine write failed') },
     )
   }
@@ -235,7 +250,7 @@ export class Outbox {
     for (const i of fresh) { this.#leaving.add(i.key); this.#usage.add(i.entry.priority, -1, -i.size) }
     const delta: LedgerDelta = outcome === 'delivered' ? { delivered: fresh.length } : { dropped: { [outcome]: fresh.length } }
     return this.#write(fresh.map((i) => ({ type: 'del', key: i.key })), delta, fresh.map((i) => [i.entry.priority, -1, -i.size])).then(
-      () => { for (const i of fresh) this.#leaving.delete(i.key) },
+      () => { this.#fence.deleted(fresh.map((i) => i.key)) },
       (err) => {
         // Still on disk: undo the bookkeeping so it is sent (and counted) again later.
         for (const i of fresh) { this.#leaving.delete(i.key); this.#usage.add(i.entry.priority, 1, i.size) }
@@ -292,7 +307,12 @@ export class Outbox {
         const reqs = this.#queue.splice(0, n)
         const next = cloneCounters(this.#counters)
         for (const r of reqs) addCounters(next, r.delta)
-        const meta: Meta = { v: 1, epoch: this.#epoch, seq: this.#seq, ...next }
+        const levels = this.#committed.toLevels()
+        for (const r of reqs) for (const [p, c, b] of r.levels) { levels[p][0] += c; levels[p][1] += b }
+        // A negative level means the bookkeeping went wrong somewhere: say so, and let the next start recount.
+        const dirty = this.#dirty || levels.some(([c, b]) => c < 0 || b < 0)
+        if (dirty && !this.#dirty) this.#opts.log.error({ levels }, 'cloud outbox usage went negative; it is recounted at the next start')
+        const meta: Meta = { v: 1, epoch: this.#epoch, seq: this.#seq, ...next, levels, ...(dirty ? { dirty: true as const } : {}) }
         try {
           await this.#ns.batch([...reqs.flatMap((r) => r.ops), { type: 'put', key: META_KEY, value: meta }])
         } catch (err) {
@@ -300,6 +320,8 @@ export class Outbox {
           continue
         }
         this.#counters = next
+        this.#dirty = dirty
+        this.#fence.landed()
         for (const r of reqs) for (const [p, c, b] of r.levels) this.#committed.add(p, c, b)
         for (const r of reqs) r.resolve()
       }
@@ -308,9 +330,4 @@ export class Outbox {
       this.#idleResolve?.()
     }
   }
-}
-
-function sizeOf (key: string, raw: unknown): number {
-  const len = raw instanceof Uint8Array ? raw.length : typeof raw === 'string' ? Buffer.byteLength(raw) : 16
-  return key.length + len
 }

@@ -2,7 +2,9 @@
  * Moves messages from the outbox to the cloud at the link's pace: a window of unacknowledged publishes, each
  * acknowledgement immediately making room for the next (no timer ticks), reading ahead from the outbox in
  * order. Everything — backlog and live traffic — goes through the outbox cursor, so live messages can never
- * overtake the backlog and per-topic order holds across reconnects and restarts.
+ * overtake the backlog and per-topic order holds across reconnects and restarts. Once a level is caught up,
+ * a freshly written entry is handed over with its write (`notify`) instead of being read back: the cursor
+ * simply advances over it, so the order is the same either way.
  */
 import type { MqttClient, IClientPublishOptions } from 'mqtt'
 import type { Clock } from '../core/clock.ts'
@@ -42,11 +44,14 @@ export class Sender {
   #gen = 0
   #inflight = 0
   #levels: Level[] = []
+  /** Per level, the key of the newest entry the outbox reported written; it outlives connections (it is about the disk). */
+  readonly #landed: Array<string | undefined> = new Array(10).fill(undefined)
   #pumping = false
   #again = false
   #delivered = 0
   #bytesSaved = 0
   #batchesSent = 0
+  #handedOver = 0
 
   constructor (o: SenderOptions) {
     this.#o = o
@@ -58,6 +63,8 @@ export class Sender {
   /** Messages acknowledged by the cloud since start. */
   get delivered (): number { return this.#delivered }
   get batchStats (): { batches: number; bytesSaved: number } { return { batches: this.#batchesSent, bytesSaved: this.#bytesSaved } }
+  /** Entries taken straight from their write (caught up) rather than read back from the outbox. */
+  get handedOver (): number { return this.#handedOver }
 
   attach (client: MqttClient, receiveMaximum: number): void {
     this.#gen++
@@ -79,11 +86,25 @@ export class Sender {
     this.#resetLevels()
   }
 
-  /** New entries landed in a level. */
-  notify (priority: number): void {
-    const l = this.#levels[priority]
-    l.exhausted = false
+  /** An entry landed in the outbox (the outbox calls this in key order within a level). */
+  notify (item: QueuedItem): void {
+    const p = item.entry.priority
+    const l = this.#levels[p]
+    this.#landed[p] = item.key
     l.holdUntil = 0 // a waiting batch may be full now
+    // A read may already have picked the entry up (LevelDB shows a write to iterators before its callback runs).
+    if (l.cursor !== undefined && item.key <= l.cursor) { this.pump(); return }
+    // Caught up (the cursor has seen everything written before this entry): it is the next one in order, so it
+    // joins the buffer as is instead of being read back from disk. Otherwise — a backlog still ahead of it, a
+    // read in progress, offline, or the buffer full because the cloud is slower than the publishers — the
+    // cursor reads it in its turn, which also keeps memory bounded by READ_AHEAD.
+    if (this.#client !== undefined && l.exhausted && l.buf.length < READ_AHEAD) {
+      l.buf.push(item)
+      l.cursor = item.key
+      this.#handedOver++
+    } else {
+      l.exhausted = false
+    }
     this.pump()
   }
 
@@ -144,13 +165,15 @@ export class Sender {
   /** Reads ahead into a level's buffer; false when the level has nothing more right now. */
   async #fill (p: number, l: Level, gen: number): Promise<boolean> {
     if (l.exhausted) return false
-    const version = this.#o.outbox.levelVersion(p)
     const r = await this.#o.outbox.read(p, l.cursor, READ_AHEAD)
     if (gen !== this.#gen) return false
     l.cursor = r.lastKey
     l.buf.push(...r.items)
-    // Entries appended while we read may lie past what the iterator saw: only then is "exhausted" not true.
-    if (r.exhausted && this.#o.outbox.levelVersion(p) === version) l.exhausted = true
+    // The iterator saw a snapshot: the level is caught up only if that snapshot reached the newest entry
+    // reported written. (Comparing with the newest write, not "nothing landed during the read", lets a steady
+    // stream of live messages get back onto the fast path in `notify`.)
+    const landed = this.#landed[p]
+    if (r.exhausted && (landed === undefined || (r.lastKey !== undefined && r.lastKey >= landed))) l.exhausted = true
     return l.buf.length > 0 || !l.exhausted
   }
 
