@@ -1,30 +1,29 @@
+import { randomBytes } from 'node:crypto'
 import { resolve } from 'node:path'
-import type { MechaConfig } from '../core/config/index.ts'
-import { Lifecycle } from '../core/lifecycle.ts'
+import type { FastifyRequest } from 'fastify'
+import { componentMetadata, type MechaConfig } from '../core/config/index.ts'
 import { MechaError } from '../core/errors.ts'
-import { Supervisor } from '../core/supervisor/index.ts'
+import { Lifecycle } from '../core/lifecycle.ts'
 import type { Logger } from '../core/logger.ts'
 import { Metrics } from '../core/metrics.ts'
+import { LevelStateStore, type StateStore } from '../core/state/index.ts'
 import { LevelStore, type Store } from '../core/store/index.ts'
-import { ApiServer, type RoutePlugin } from './api/server.ts'
+import { Supervisor } from '../core/supervisor/index.ts'
+import { CloudBridge, type StateAccess } from '../cloud-bridge/index.ts'
 import { healthRoutes } from './api/routes/health.ts'
-import { callerByToken } from './api/token.ts'
-import { randomBytes } from 'node:crypto'
+import { lockRoutes } from './api/routes/lock.ts'
 import { metadataRoutes, type MetadataBody } from './api/routes/metadata.ts'
 import { shutdownRoutes } from './api/routes/shutdown.ts'
 import { stateRoutes } from './api/routes/state.ts'
-import { lockRoutes } from './api/routes/lock.ts'
-import { componentMetadata } from '../core/config/index.ts'
-import { LevelStateStore, type StateStore } from '../core/state/index.ts'
-import type { FastifyRequest } from 'fastify'
-import { CloudBridge, type StateAccess } from '../cloud-bridge/index.ts'
-import { ShadowedStateStore } from './state/shadow-access.ts'
+import { ApiServer, type RoutePlugin } from './api/server.ts'
+import { callerByToken } from './api/token.ts'
 import { MqttBroker } from './broker/index.ts'
 import { createBrokerPersistence } from './broker/persistence.ts'
-import { MetricsServer } from './metrics-server.ts'
-import { UiServer } from './ui/server.ts'
-import { PubsubMetrics, SubscriptionManager, publishRoutes, pubsubNames } from './pubsub/index.ts'
 import { invokeRoutes } from './invoke/index.ts'
+import { MetricsServer } from './metrics-server.ts'
+import { PubsubMetrics, SubscriptionManager, publishRoutes, pubsubNames } from './pubsub/index.ts'
+import { ShadowedStateStore } from './state/shadow-access.ts'
+import { UiServer } from './ui/server.ts'
 import { BUILD, VERSION } from './version.ts'
 
 const STATE_CAPABILITIES = ['ETAG', 'TRANSACTIONAL', 'TTL', 'QUERY_API']
@@ -87,9 +86,8 @@ export class Runtime {
     const { config, log } = this
     const started = Date.now()
     const dataDir = resolve(config.dataDir)
-    this.store = await this.#lifecycle.start('store', () => LevelStore.create({ dataDir, durability: config.store.durability }))
-    this.metrics.gauge({ name: 'mecha_store_bytes', help: 'approximate size of the LevelDB store on disk', collect: async function () { this.set(await rtStore().approximateSize()) } })
-    const rtStore = (): Store => this.store
+    const store = this.store = await this.#lifecycle.start('store', () => LevelStore.create({ dataDir, durability: config.store.durability }))
+    this.metrics.gauge({ name: 'mecha_store_bytes', help: 'approximate size of the LevelDB store on disk', collect: async function () { this.set(await store.approximateSize()) } })
 
     await this.#startStateStores()
 
