@@ -14,6 +14,13 @@ export interface ApiServerOptions {
   appTokens?: ReadonlyMap<string, string>
 }
 
+const rawBodies = new WeakMap<object, Buffer>()
+
+/** The exact bytes of a JSON request body (JSON bodies reach handlers parsed). */
+export function rawJsonBody (req: { raw?: unknown } & object): Buffer | undefined {
+  return rawBodies.get(req)
+}
+
 export type RoutePlugin = (app: FastifyInstance) => Promise<void> | void
 
 /**
@@ -42,8 +49,10 @@ export class ApiServer {
     // JSON keeps fastify's parser, and an empty JSON body is allowed (Dapr clients send them).
     app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => { done(null, body) })
     app.removeContentTypeParser('application/json')
-    app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_req, body, done) => {
+    app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (req, body, done) => {
       const buf = body as Buffer
+      // Kept so pass-through routes (publish with rawPayload, invoke) forward the exact bytes, not a re-serialisation.
+      rawBodies.set(req, buf)
       if (buf.length === 0) { done(null, undefined); return }
       try { done(null, JSON.parse(buf.toString('utf8'))) } catch (err) {
         done(new MechaError('ERR_MALFORMED_REQUEST', `invalid JSON body: ${(err as Error).message}`), undefined)

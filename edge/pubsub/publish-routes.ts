@@ -13,6 +13,7 @@ import { checkPublishTopic } from './topic.ts'
 import { bulkEntries } from './bulk-entries.ts'
 import { isJsonContentType } from './cloudevent.ts'
 import type { PubsubMetrics } from './metrics.ts'
+import { rawJsonBody } from '../api/server.ts'
 
 export interface PublishRouteDeps {
   bus: LocalBus
@@ -33,11 +34,12 @@ function header (req: FastifyRequest, name: string): string | undefined {
 }
 
 /** The API hands bodies over as a Buffer, a string (fastify's text/plain parser) or parsed JSON. */
-function bodyOf (raw: unknown, contentType: string): { body: Buffer; parsed?: unknown } {
+function bodyOf (raw: unknown, contentType: string, exact?: Buffer): { body: Buffer; parsed?: unknown } {
   if (Buffer.isBuffer(raw)) return { body: raw }
   if (raw === undefined) return { body: Buffer.alloc(0) }
   if (typeof raw === 'string' && !isJsonContentType(contentType)) return { body: Buffer.from(raw, 'utf8') }
-  return { body: Buffer.from(JSON.stringify(raw)), parsed: raw }
+  // JSON arrives parsed; the bytes on the wire are the ones the app sent (spacing, number forms kept).
+  return { body: exact ?? Buffer.from(JSON.stringify(raw)), parsed: raw }
 }
 
 export async function publishRoutes (app: FastifyInstance, deps: PublishRouteDeps): Promise<void> {
@@ -57,7 +59,7 @@ export async function publishRoutes (app: FastifyInstance, deps: PublishRouteDep
     const input: PublishInput = {
       pubsubname,
       topic,
-      ...bodyOf(req.body, contentType),
+      ...bodyOf(req.body, contentType, rawJsonBody(req)),
       contentType,
       meta,
       source: deps.appIdFor(req),

@@ -29,6 +29,15 @@ const post = (base: string, path: string, body: string | Buffer, contentType?: s
 
 async function settle (): Promise<void> { await new Promise((resolve) => setTimeout(resolve, 150)) }
 
+test('pubsub publish - rawPayload JSON is passed on byte for byte, not re-serialised', async ({ base, got }) => {
+  const text = '{ "temp" : 21.0,\n  "unit": "C" }'
+  const res = await post(base, '/v1.0/publish/pubsub/raw/json?metadata.rawPayload=true', text, 'application/json')
+  assert.is(res.status, 204)
+  await settle()
+  assert.is(got.length, 1)
+  assert.is(got[0].payload.toString(), text)
+})
+
 test('pubsub publish - JSON body reaches an MQTT subscriber as a CloudEvent on the same topic, after the 204', async ({ base, got }) => {
   const res = await post(base, '/v1.0/publish/pubsub/sensors/t1', JSON.stringify({ temp: 21 }), 'application/json', { 'dapr-app-id': 'thermo', traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' })
   assert.is(res.status, 204)
