@@ -50,6 +50,8 @@ export interface CloudBridgeStats {
   bytesSaved: number
   /** Messages handed to the sender with their outbox write, not read back (live traffic while caught up). */
   handedOver: number
+  /** Messages the sender had read ahead but the outbox then evicted or expired: taken back, never published. */
+  withdrawn: number
   /** Outbox writes that failed (the publisher got no ack, so nothing was lost, but nothing was queued either). */
   writeErrors: number
   state?: StateSyncStats
@@ -161,7 +163,7 @@ export class CloudBridge {
     const b = this.#sender.batchStats
     return {
       ledger: this.#outbox.ledger(), inflight: this.#sender.inflight, connected: this.#link.connected, batches: b.batches, bytesSaved: b.bytesSaved,
-      handedOver: this.#sender.handedOver, writeErrors: this.#writeErrors,
+      handedOver: this.#sender.handedOver, withdrawn: this.#sender.withdrawn, writeErrors: this.#writeErrors,
       ...(this.#state === undefined ? {} : { state: { ...this.#state.stats } }),
     }
   }

@@ -2,9 +2,11 @@
  * The durable outbox: every forwarded message is written here before the local publisher is acknowledged,
  * and deleted only when the cloud acknowledged it (or a counted policy dropped it).
  *
- * All writes go through one serial writer that packs whatever is waiting into one atomic batch together with
- * the ledger, so (a) keys become visible in sequence order (the sender's cursor never skips one) and (b) the
- * persisted ledger always describes exactly the entries on disk.
+ * All writes go through one serial writer (`outbox-writer.ts`) that packs whatever is waiting into one atomic
+ * batch together with the ledger, so (a) keys become visible in sequence order (the sender's cursor never skips
+ * one) and (b) the persisted ledger always describes exactly the entries on disk. Eviction (`outbox-evict.ts`)
+ * never takes an entry the sender has published, and withdraws the ones it merely buffered: each message is
+ * counted once, delivered or dropped.
  */
 import { randomBytes } from 'node:crypto'
 import type { BatchOp, Namespace } from '../core/store/index.ts'
@@ -12,10 +14,12 @@ import type { Clock } from '../core/clock.ts'
 import type { Logger } from '../core/logger.ts'
 import { MechaError } from '../core/errors.ts'
 import { decodeEntry, encodeEntry, entryKey, keyPriority, levelPrefix, type OutboxEntry } from './outbox-entry.ts'
-import { addCounters, cloneCounters, emptyCounters, toLedger, type DropReason, type Ledger, type LedgerCounters, type LedgerDelta } from './ledger.ts'
-import { OutboxUsage } from './outbox-usage.ts'
+import { emptyCounters, toLedger, type DropReason, type Ledger, type LedgerDelta } from './ledger.ts'
+import type { OutboxUsage } from './outbox-usage.ts'
 import { scanQueue, sizeOf, trustedUsage, type Meta } from './outbox-meta.ts'
+import { META_KEY, OutboxWriter, type LevelDeltas } from './outbox-writer.ts'
 import { DeleteFence } from './outbox-fence.ts'
+import { makeRoom, type EvictionHost } from './outbox-evict.ts'
 
 export interface OutboxOptions {
   ns: Namespace<any>
@@ -42,46 +46,50 @@ export interface EnqueueInput {
 /** An entry read for sending: its key and stored size travel with it so completing it needs no second read. */
 export interface QueuedItem { key: string; size: number; entry: OutboxEntry }
 
-interface WriteReq { ops: BatchOp[]; delta: LedgerDelta; levels: Array<[number, number, number]>; resolve: () => void; reject: (e: unknown) => void }
-
-const META_KEY = 'meta'
 const QUARANTINE_PREFIX = 'x/'
-const MAX_OPS_PER_WRITE = 4096
 
 export class Outbox {
   readonly #ns: Namespace<any>
   readonly #opts: OutboxOptions
   readonly #usage: OutboxUsage
-  /** What is on disk (updated when a write lands): the ledger reports these. */
-  readonly #committed = new OutboxUsage()
-  #counters: LedgerCounters
+  readonly #writer: OutboxWriter
   #epoch: string
   #seq: number
-  #queue: WriteReq[] = []
-  #writing = false
-  #idle: Promise<void> = Promise.resolve()
-  #idleResolve: (() => void) | undefined
   /** Keys whose delete is decided but not yet on disk: readers skip them. */
   readonly #leaving = new Set<string>()
   /** Keeps a deleted key in #leaving while a read that may still see it (an older snapshot) runs. */
   readonly #fence = new DeleteFence(this.#leaving)
-  /** Keys the sender has in flight: eviction leaves them alone. */
+  /** Keys the sender has taken to publish (in flight): eviction and TTL sweeps leave them alone. */
   readonly #sending = new Set<string>()
+  /** Keys written whose write has not yet been handed to `onAppend`; one evicted meanwhile is not handed over. */
+  readonly #handing = new Set<string>()
+  /** Keys accepted whose write has not landed (eviction waits for them rather than evict a more important one). */
+  readonly #unlanded = new Set<string>()
+  readonly #evictionHost: EvictionHost
   /** Enqueue decisions run one after another, so sequence numbers reach the writer in order. */
   #enqueueTail: Promise<void> = Promise.resolve()
   #onAppend: (item: QueuedItem) => void = () => {}
+  #onWithdraw: (keys: readonly string[]) => void = () => {}
+  #onRestore: (priorities: readonly number[]) => void = () => {}
   #closed = false
-  /** Persisted usage is known to be wrong (sticky until a restart recounts). */
-  #dirty = false
 
   private constructor (opts: OutboxOptions, meta: Meta, usage: OutboxUsage) {
     this.#ns = opts.ns
     this.#opts = opts
     this.#usage = usage
-    this.#committed.copyFrom(usage)
-    this.#counters = { accepted: meta.accepted, delivered: meta.delivered, dropped: { ...emptyCounters().dropped, ...meta.dropped }, rejectedNew: meta.rejectedNew }
     this.#epoch = meta.epoch
     this.#seq = meta.seq
+    this.#writer = new OutboxWriter({
+      ns: opts.ns, log: opts.log, usage,
+      counters: { accepted: meta.accepted, delivered: meta.delivered, dropped: { ...emptyCounters().dropped, ...meta.dropped }, rejectedNew: meta.rejectedNew },
+      position: () => ({ epoch: this.#epoch, seq: this.#seq }),
+      landed: () => { this.#fence.landed() },
+    })
+    this.#evictionHost = {
+      ns: this.#ns, usage: this.#usage, fence: this.#fence, leaving: this.#leaving, sending: this.#sending,
+      unlanded: this.#unlanded, settle: () => this.#writer.idle(),
+      withdraw: (keys) => { this.#withdraw(keys) },
+    }
   }
 
   static async create (opts: OutboxOptions): Promise<Outbox> {
@@ -99,7 +107,7 @@ export class Outbox {
       meta.seq = Math.max(meta.seq, scan.maxSeq)
     }
     const box = new Outbox(opts, meta, usage)
-    if (recount) await box.#write([], {}, [])
+    if (recount) await box.#writer.write([], {}, [])
     return box
   }
 
@@ -110,13 +118,32 @@ export class Outbox {
    */
   onAppend (fn: (item: QueuedItem) => void): void { this.#onAppend = fn }
 
+  /**
+   * Called synchronously when the outbox itself removes entries that were not taken to publish (evicted by the
+   * full policy, expired by the TTL sweep): a reader holding any of them in a read-ahead buffer, or about to
+   * get them from a read in progress, must drop them, so that they are never published.
+   */
+  onWithdraw (fn: (keys: readonly string[]) => void): void { this.#onWithdraw = fn }
+
+  /**
+   * Called when withdrawn entries stay after all (the eviction's write failed): a reader that dropped them
+   * must read these levels again from the start (entries in flight are skipped by `read`).
+   */
+  onRestore (fn: (priorities: readonly number[]) => void): void { this.#onRestore = fn }
+
+  #withdraw (keys: readonly string[]): void {
+    for (const k of keys) this.#handing.delete(k)
+    if (keys.length > 0) this.#onWithdraw(keys)
+  }
+
   nonEmptyLevels (): number[] { return this.#usage.nonEmpty() }
 
   get count (): number { return this.#usage.count }
   get bytes (): number { return this.#usage.bytes }
 
   ledger (): Ledger {
-    return toLedger(this.#counters, this.#committed.count, this.#committed.bytes)
+    const { committed } = this.#writer
+    return toLedger(this.#writer.counters, committed.count, committed.bytes)
   }
 
   /**
@@ -150,23 +177,31 @@ export class Outbox {
         const key = entryKey(entry.priority, seq)
         const value = encodeEntry(entry)
         const size = sizeOf(key, value)
-        const victims = await this.#makeRoom(entry.priority, size)
+        if (this.#usage.count + 1 > this.#opts.maxMessages || this.#usage.bytes + size > this.#opts.maxBytes) this.#opts.onFull?.()
+        const victims = await makeRoom(this.#evictionHost, this.#opts, entry.priority, size)
         if (victims === undefined) {
-          void this.#write([], { rejectedNew: 1 }, []).catch(() => {})
+          void this.#writer.write([], { rejectedNew: 1 }, []).catch(() => {})
           throw new MechaError('MECHA_ERR_OUTBOX_FULL', `the cloud outbox is full (${this.#usage.count} messages, ${this.#usage.bytes} bytes)`)
         }
         this.#seq = seq
         const ops: BatchOp[] = victims.map((v) => ({ type: 'del', key: v.key }))
         ops.push({ type: 'put', key, value })
-        const levels: Array<[number, number, number]> = victims.map((v) => [keyPriority(v.key), -1, -v.size])
+        const levels: LevelDeltas = victims.map((v) => [keyPriority(v.key), -1, -v.size])
         levels.push([entry.priority, 1, size])
         this.#usage.add(entry.priority, 1, size)
-        written = this.#write(ops, { accepted: 1, dropped: { full: victims.length } }, levels).then(() => {
+        this.#handing.add(key)
+        this.#unlanded.add(key)
+        written = this.#writer.write(ops, { accepted: 1, dropped: { full: victims.length } }, levels).then(() => {
+          this.#unlanded.delete(key)
           this.#fence.deleted(victims.map((v) => v.key))
-          this.#onAppend({ key, size, entry })
+          // Evicted before its own write came back: it is gone, the sender must not get it.
+          if (this.#handing.delete(key)) this.#onAppend({ key, size, entry })
         }, (err) => {
+          this.#handing.delete(key)
+          this.#unlanded.delete(key)
           for (const v of victims) { this.#leaving.delete(v.key); this.#usage.add(keyPriority(v.key), 1, v.size) }
           this.#usage.add(entry.priority, -1, -size)
+          if (victims.length > 0) this.#onRestore([...new Set(victims.map((v) => keyPriority(v.key)))])
           throw err
         })
       } finally {
@@ -175,35 +210,6 @@ export class Outbox {
       await written
       return entry
     })
-  }
-
-  /** Picks the oldest entries of the lowest priorities to evict; undefined when the policy refuses the message. */
-  async #makeRoom (priority: number, size: number): Promise<Array<{ key: string; size: number }> | undefined> {
-    const { maxBytes, maxMessages, whenFull } = this.#opts
-    if (size > maxBytes) return undefined
-    if (this.#usage.count + 1 > maxMessages || this.#usage.bytes + size > maxBytes) this.#opts.onFull?.()
-    const victims: Array<{ key: string; size: number }> = []
-    // reject-new evicts only strictly less important messages; drop-oldest also the oldest of its own level.
-    const lowest = whenFull === 'reject-new' ? priority + 1 : priority
-    for (let p = 9; p >= lowest && (this.#usage.count + 1 > maxMessages || this.#usage.bytes + size > maxBytes); p--) {
-      if (this.#usage.levelCount(p) === 0) continue
-      const end = this.#fence.beginRead()
-      try {
-        for await (const [key, raw] of this.#ns.entries({ prefix: levelPrefix(p) })) {
-          if (this.#usage.count + 1 <= maxMessages && this.#usage.bytes + size <= maxBytes) break
-          if (this.#leaving.has(key) || this.#sending.has(key)) continue
-          const s = sizeOf(key, raw)
-          this.#leaving.add(key)
-          this.#usage.add(p, -1, -s)
-          victims.push({ key, size: s })
-        }
-      } finally { end() }
-    }
-    if (this.#usage.count + 1 > maxMessages || this.#usage.bytes + size > maxBytes) {
-      for (const v of victims) { this.#leaving.delete(v.key); this.#usage.add(keyPriority(v.key), 1, v.size) }
-      return undefined
-    }
-    return victims
   }
 
   /**
@@ -220,7 +226,8 @@ export class Outbox {
       for await (const [key, raw] of this.#ns.entries(range)) {
         seen++
         lastKey = key
-        if (this.#leaving.has(key)) continue
+        // In flight: only a rewound reader (onRestore) meets these, and must not publish them twice.
+        if (this.#leaving.has(key) || this.#sending.has(key)) continue
         try {
           items.push({ key, size: sizeOf(key, raw), entry: decodeEntry(raw) })
         } catch (err) {
@@ -237,7 +244,7 @@ export class Outbox {
     this.#usage.add(keyPriority(key), -1, -size)
     this.#opts.log.error({ key, err: err as Error, code: 'MECHA_ERR_OUTBOX_CORRUPT' }, 'corrupt outbox entry quarantined')
     const ops: BatchOp[] = [{ type: 'del', key }, { type: 'put', key: QUARANTINE_PREFIX + key, value: raw ?? Buffer.alloc(0) }]
-    this.#write(ops, { dropped: { corrupt: 1 } }, [[keyPriority(key), -1, -size]]).then(
+    this.#writer.write(ops, { dropped: { corrupt: 1 } }, [[keyPriority(key), -1, -size]]).then(
       () => { this.#fence.deleted([key]) },
       (e) => { this.#leaving.delete(key); this.#opts.log.error({ err: e as Error }, 'quarantine write failed') },
     )
@@ -249,7 +256,7 @@ export class Outbox {
     if (fresh.length === 0) return Promise.resolve()
     for (const i of fresh) { this.#leaving.add(i.key); this.#usage.add(i.entry.priority, -1, -i.size) }
     const delta: LedgerDelta = outcome === 'delivered' ? { delivered: fresh.length } : { dropped: { [outcome]: fresh.length } }
-    return this.#write(fresh.map((i) => ({ type: 'del', key: i.key })), delta, fresh.map((i) => [i.entry.priority, -1, -i.size])).then(
+    return this.#writer.write(fresh.map((i) => ({ type: 'del', key: i.key })), delta, fresh.map((i) => [i.entry.priority, -1, -i.size])).then(
       () => { this.#fence.deleted(fresh.map((i) => i.key)) },
       (err) => {
         // Still on disk: undo the bookkeeping so it is sent (and counted) again later.
@@ -262,7 +269,7 @@ export class Outbox {
   /** Counts a message accepted and at once dropped (QoS 0 while offline with `queueQos0: false`) or sent unqueued. */
   account (outcome: 'delivered' | DropReason): Promise<void> {
     const delta: LedgerDelta = outcome === 'delivered' ? { accepted: 1, delivered: 1 } : { accepted: 1, dropped: { [outcome]: 1 } }
-    return this.#write([], delta, [])
+    return this.#writer.write([], delta, [])
   }
 
   markSending (key: string): void { this.#sending.add(key) }
@@ -275,59 +282,26 @@ export class Outbox {
     const expired: QueuedItem[] = []
     for (const p of this.nonEmptyLevels()) {
       const { items } = await this.read(p, undefined, Number.MAX_SAFE_INTEGER)
-      for (const i of items) if (i.entry.expiresAt !== 0 && i.entry.expiresAt <= now && !this.#sending.has(i.key)) expired.push(i)
+      for (const i of items) if (i.entry.expiresAt !== 0 && i.entry.expiresAt <= now) expired.push(i)
     }
-    if (expired.length > 0) await this.complete(expired, 'expired')
-    return expired.length
+    // Decided in one synchronous step after the reads, like an eviction: the sender may have taken some meanwhile.
+    const fresh = expired.filter((i) => !this.#sending.has(i.key) && !this.#leaving.has(i.key))
+    if (fresh.length === 0) return 0
+    const done = this.complete(fresh, 'expired')
+    this.#withdraw(fresh.map((i) => i.key))
+    await done.catch((err: unknown) => {
+      this.#onRestore([...new Set(fresh.map((i) => i.entry.priority))])
+      throw err
+    })
+    return fresh.length
   }
 
   /** Resolves when every queued write has landed. */
-  flushed (): Promise<void> { return this.#idle }
+  flushed (): Promise<void> { return this.#writer.idle() }
 
   async close (): Promise<void> {
     this.#closed = true
     await this.#enqueueTail
-    await this.#idle
-  }
-
-  #write (ops: BatchOp[], delta: LedgerDelta, levels: Array<[number, number, number]>): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      this.#queue.push({ ops, delta, levels, resolve, reject })
-      if (!this.#writing) void this.#drainWrites()
-    })
-  }
-
-  async #drainWrites (): Promise<void> {
-    this.#writing = true
-    this.#idle = new Promise((resolve) => { this.#idleResolve = resolve })
-    try {
-      while (this.#queue.length > 0) {
-        let n = 0; let ops = 0
-        while (n < this.#queue.length && (n === 0 || ops + this.#queue[n].ops.length <= MAX_OPS_PER_WRITE)) ops += this.#queue[n++].ops.length
-        const reqs = this.#queue.splice(0, n)
-        const next = cloneCounters(this.#counters)
-        for (const r of reqs) addCounters(next, r.delta)
-        const levels = this.#committed.toLevels()
-        for (const r of reqs) for (const [p, c, b] of r.levels) { levels[p][0] += c; levels[p][1] += b }
-        // A negative level means the bookkeeping went wrong somewhere: say so, and let the next start recount.
-        const dirty = this.#dirty || levels.some(([c, b]) => c < 0 || b < 0)
-        if (dirty && !this.#dirty) this.#opts.log.error({ levels }, 'cloud outbox usage went negative; it is recounted at the next start')
-        const meta: Meta = { v: 1, epoch: this.#epoch, seq: this.#seq, ...next, levels, ...(dirty ? { dirty: true as const } : {}) }
-        try {
-          await this.#ns.batch([...reqs.flatMap((r) => r.ops), { type: 'put', key: META_KEY, value: meta }])
-        } catch (err) {
-          for (const r of reqs) r.reject(err)
-          continue
-        }
-        this.#counters = next
-        this.#dirty = dirty
-        this.#fence.landed()
-        for (const r of reqs) for (const [p, c, b] of r.levels) this.#committed.add(p, c, b)
-        for (const r of reqs) r.resolve()
-      }
-    } finally {
-      this.#writing = false
-      this.#idleResolve?.()
-    }
+    await this.#writer.idle()
   }
 }

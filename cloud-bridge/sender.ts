@@ -5,6 +5,11 @@
  * overtake the backlog and per-topic order holds across reconnects and restarts. Once a level is caught up,
  * a freshly written entry is handed over with its write (`notify`) instead of being read back: the cursor
  * simply advances over it, so the order is the same either way.
+ *
+ * Entries the sender holds but has not published (read ahead, or waiting for a fuller batch) can still be
+ * evicted by the outbox, which withdraws them (`withdraw`) in the same step as it decides: they leave the
+ * buffer (or the result of a read in progress) and are never published. An entry is marked in flight
+ * (`markSending`) in the same step as it leaves the buffer, and from then on the outbox does not evict it.
  */
 import type { MqttClient, IClientPublishOptions } from 'mqtt'
 import type { Clock } from '../core/clock.ts'
@@ -12,6 +17,7 @@ import type { Logger } from '../core/logger.ts'
 import type { Outbox, QueuedItem } from './outbox.ts'
 import { wrapEnvelope, type EnvelopeKind } from './envelope.ts'
 import { BATCH_CONTENT_TYPE, encodeBatch, unbatchedWireBytes } from './batch-codec.ts'
+import { keyPriority } from './outbox-entry.ts'
 
 export interface BatchLimits { maxMessages: number; maxDelayMs: number }
 
@@ -33,7 +39,22 @@ export interface SenderOptions {
   onBroken: (reason: string) => void
 }
 
-interface Level { buf: QueuedItem[]; cursor: string | undefined; exhausted: boolean; holdUntil: number; holdTimer: unknown }
+interface Level {
+  buf: QueuedItem[]
+  cursor: string | undefined
+  exhausted: boolean
+  holdUntil: number
+  holdTimer: unknown
+  /** Reads of this level in progress, and keys withdrawn meanwhile (their results must not keep them). */
+  reading: number
+  withdrawn: Set<string>
+  /** Bumped whenever entries leave `buf` from outside the pump (withdrawn): a batch being assembled starts over. */
+  revision: number
+  /** Read the level again from its start at the next opportunity (withdrawn entries stayed after all). */
+  rewind: boolean
+}
+
+const freshLevel = (): Level => ({ buf: [], cursor: undefined, exhausted: false, holdUntil: 0, holdTimer: undefined, reading: 0, withdrawn: new Set(), revision: 0, rewind: false })
 
 const READ_AHEAD = 256
 
@@ -52,11 +73,15 @@ export class Sender {
   #bytesSaved = 0
   #batchesSent = 0
   #handedOver = 0
+  #withdrawn = 0
 
   constructor (o: SenderOptions) {
     this.#o = o
     this.#window = o.window
     this.#resetLevels()
+    // Wired here, not by the caller: without them an evicted entry could be published and counted twice.
+    o.outbox.onWithdraw((keys) => { this.withdraw(keys) })
+    o.outbox.onRestore((priorities) => { this.rewind(priorities) })
   }
 
   get inflight (): number { return this.#inflight }
@@ -65,6 +90,8 @@ export class Sender {
   get batchStats (): { batches: number; bytesSaved: number } { return { batches: this.#batchesSent, bytesSaved: this.#bytesSaved } }
   /** Entries taken straight from their write (caught up) rather than read back from the outbox. */
   get handedOver (): number { return this.#handedOver }
+  /** Entries held but not yet published that the outbox evicted (or expired) and took back. */
+  get withdrawn (): number { return this.#withdrawn }
 
   attach (client: MqttClient, receiveMaximum: number): void {
     this.#gen++
@@ -117,7 +144,36 @@ export class Sender {
 
   #resetLevels (): void {
     for (const l of this.#levels) this.#o.clock.clearTimeout(l.holdTimer)
-    this.#levels = Array.from({ length: 10 }, () => ({ buf: [], cursor: undefined, exhausted: false, holdUntil: 0, holdTimer: undefined }))
+    this.#levels = Array.from({ length: 10 }, freshLevel)
+  }
+
+  /**
+   * The outbox removed these entries without them being published (called synchronously with its decision):
+   * drop them from the buffers, and from reads still in progress, so they are never published.
+   */
+  withdraw (keys: readonly string[]): void {
+    const byLevel = new Map<number, Set<string>>()
+    for (const k of keys) {
+      const p = keyPriority(k)
+      let set = byLevel.get(p)
+      if (set === undefined) byLevel.set(p, set = new Set())
+      set.add(k)
+    }
+    for (const [p, set] of byLevel) {
+      const l = this.#levels[p]
+      const before = l.buf.length
+      if (before > 0) l.buf = l.buf.filter((i) => !set.has(i.key))
+      if (l.buf.length !== before) { l.revision++; this.#withdrawn += before - l.buf.length }
+      // Not in the buffer: a read in progress may still return it. Otherwise the cursor has not reached it and
+      // later reads skip it (the outbox keeps it out of reads until its delete landed).
+      if (l.reading > 0) for (const k of set) l.withdrawn.add(k)
+    }
+  }
+
+  /** Withdrawn entries of these levels stayed after all: read the levels again. */
+  rewind (priorities: readonly number[]): void {
+    for (const p of priorities) this.#levels[p].rewind = true
+    this.pump()
   }
 
   pump (): void {
@@ -143,42 +199,71 @@ export class Sender {
     const now = this.#o.clock.now()
     for (let p = 0; p < 10; p++) {
       const l = this.#levels[p]
+      // Only here, between units, is no read of this level in progress whose result could move the cursor.
+      if (l.rewind) { this.#o.clock.clearTimeout(l.holdTimer); this.#levels[p] = freshLevel(); p--; continue }
       if (l.holdUntil > now) continue
       for (;;) {
-        if (l.buf.length === 0 && !(await this.#fill(p, l, gen))) break
-        if (gen !== this.#gen) return undefined
+        if (l.buf.length === 0) {
+          if (!(await this.#fill(p, l, gen))) break
+          if (gen !== this.#gen) return undefined
+          continue // the read may have returned nothing (all withdrawn or on their way out) yet not be at the end
+        }
         const item = l.buf[0]
         if (item.entry.expiresAt !== 0 && item.entry.expiresAt <= now) {
           l.buf.shift()
           this.#complete([item], 'expired')
           continue
         }
-        if (item.entry.batchTopic === undefined) { l.buf.shift(); return [item] }
+        if (item.entry.batchTopic === undefined) { l.buf.shift(); return this.#take([item]) }
         const batch = await this.#takeBatch(p, l, gen, now)
+        if (batch === 'again') continue
         if (batch === undefined) break // held for more messages; look at the next level
-        return batch
+        return this.#take(batch)
       }
     }
     return undefined
   }
 
+  /** In flight from this moment on (the same synchronous step that took it out of the buffer): no longer evictable. */
+  #take (items: QueuedItem[]): QueuedItem[] {
+    for (const i of items) this.#o.outbox.markSending(i.key)
+    return items
+  }
+
   /** Reads ahead into a level's buffer; false when the level has nothing more right now. */
   async #fill (p: number, l: Level, gen: number): Promise<boolean> {
     if (l.exhausted) return false
-    const r = await this.#o.outbox.read(p, l.cursor, READ_AHEAD)
+    const landedBefore = this.#landed[p]
+    l.reading++
+    let r: Awaited<ReturnType<Outbox['read']>>
+    try {
+      r = await this.#o.outbox.read(p, l.cursor, READ_AHEAD)
+    } finally {
+      l.reading--
+    }
+    const withdrawn = l.withdrawn
+    if (l.reading === 0) l.withdrawn = new Set()
     if (gen !== this.#gen) return false
     l.cursor = r.lastKey
-    l.buf.push(...r.items)
+    const kept = withdrawn.size === 0 ? r.items : r.items.filter((i) => !withdrawn.has(i.key))
+    this.#withdrawn += r.items.length - kept.length
+    l.buf.push(...kept)
     // The iterator saw a snapshot: the level is caught up only if that snapshot reached the newest entry
     // reported written. (Comparing with the newest write, not "nothing landed during the read", lets a steady
-    // stream of live messages get back onto the fast path in `notify`.)
+    // stream of live messages get back onto the fast path in `notify`.) A read that started after the newest
+    // reported write landed saw it, or saw it deleted (acknowledged, evicted): caught up too — without this, a
+    // level emptied by deletes would look forever behind, and the pump would read it again and again.
     const landed = this.#landed[p]
-    if (r.exhausted && (landed === undefined || (r.lastKey !== undefined && r.lastKey >= landed))) l.exhausted = true
+    if (r.exhausted && (landed === undefined || landed === landedBefore || (r.lastKey !== undefined && r.lastKey >= landed))) l.exhausted = true
     return l.buf.length > 0 || !l.exhausted
   }
 
-  /** Consecutive entries of one batch topic; undefined while waiting (up to maxDelayMs) for a fuller batch. */
-  async #takeBatch (p: number, l: Level, gen: number, now: number): Promise<QueuedItem[] | undefined> {
+  /**
+   * Consecutive entries of one batch topic; undefined while waiting (up to maxDelayMs) for a fuller batch;
+   * 'again' when entries were withdrawn from the buffer while it read more (what it counted is stale).
+   */
+  async #takeBatch (p: number, l: Level, gen: number, now: number): Promise<QueuedItem[] | 'again' | undefined> {
+    const revision = l.revision
     const first = l.buf[0]
     const topic = first.entry.batchTopic as string
     const limits = this.#o.batches.get(topic) ?? { maxMessages: 100, maxDelayMs: 0 }
@@ -187,10 +272,11 @@ export class Sender {
     for (;;) {
       while (n < l.buf.length && n < limits.maxMessages && fits(l.buf[n])) n++
       if (n >= limits.maxMessages || n < l.buf.length) break
-      if (!(await this.#fill(p, l, gen)) || gen !== this.#gen) break
+      if (!(await this.#fill(p, l, gen)) || gen !== this.#gen || l.revision !== revision) break
       if (l.exhausted && n === l.buf.length) break
     }
     if (gen !== this.#gen) return undefined
+    if (l.revision !== revision) return 'again'
     const due = first.entry.ts + limits.maxDelayMs
     if (n < limits.maxMessages && n === l.buf.length && due > now) {
       l.holdUntil = due
@@ -221,7 +307,6 @@ export class Sender {
       this.#batchesSent++
       this.#bytesSaved += Math.max(0, unbatchedWireBytes(messages) - (topic.length + payload.length + 24))
     }
-    for (const i of items) this.#o.outbox.markSending(i.key)
     this.#inflight++
     client.publish(topic, payload, opts, (err) => {
       if (gen !== this.#gen) return // that connection is gone; the entries are sent again on the next one
