@@ -2,50 +2,24 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import type { MqttClient } from 'mqtt'
-import { LevelStore } from '../../core/store/index.ts'
-import { CloudBridge } from '../../cloud-bridge/index.ts'
-import { AedesBus } from '../helpers/aedes-bus.ts'
-import { Mosquitto } from '../helpers/mosquitto.ts'
-import { TcpProxy } from '../helpers/tcp-proxy.ts'
-import { cleanupTmp, tmpDir } from '../helpers/tmp.ts'
-import { CloudSubscriber, connectClient, sleep, testLogger, waitFor } from './helpers.ts'
+import type { CloudBridge } from '../../cloud-bridge/index.ts'
+import type { TcpProxy } from '../helpers/tcp-proxy.ts'
+import { type CloudSubscriber, sleep, waitFor } from './helpers.ts'
+import { startRig, type Rig } from './rig.ts'
 
 const WINDOW = 32
-let mosq: Mosquitto
+let rig: Rig
 let proxy: TcpProxy
-let bus: AedesBus
-let store: LevelStore
 let bridge: CloudBridge
 let cloud: CloudSubscriber
 let local: MqttClient
 
 test.before(async () => {
-  mosq = await Mosquitto.start()
-  proxy = await TcpProxy.create(mosq.port)
-  bus = await AedesBus.create()
-  store = await LevelStore.create({ dataDir: await tmpDir('flap') })
-  cloud = await CloudSubscriber.create(mosq.url, 'gateways/gw-flap/#')
-  bridge = await CloudBridge.create({
-    nodeId: 'gw-flap',
-    config: { url: `mqtt://127.0.0.1:${proxy.port}`, inflight: WINDOW, backoff: { minMs: 20, maxMs: 100 }, forward: [{ from: 'sensors/#', to: 'gateways/{id}/' }] },
-    store,
-    bus,
-    log: testLogger(),
-  })
-  await waitFor(() => bridge.snapshot().connected, 5000, 'bridge connected')
-  local = await connectClient(bus.url, { protocolVersion: 4, clientId: 'sensor-flap' })
+  rig = await startRig({ nodeId: 'gw-flap', proxy: true, config: { inflight: WINDOW, backoff: { minMs: 20, maxMs: 100 }, forward: [{ from: 'sensors/#', to: 'gateways/{id}/' }] } })
+  ;({ proxy, bridge, cloud, local } = rig as Rig & { proxy: TcpProxy })
 })
 
-test.after(async () => {
-  await local?.endAsync(true)
-  await cloud?.close()
-  await bridge?.close()
-  await proxy?.close()
-  await bus?.close()
-  await store?.close()
-  await mosq?.stop()
-  await cleanupTmp()
-})
+test.after(async () => { await rig?.close() })
 
 test('cloud-bridge - a flapping link loses nothing and keeps per-topic order', async () => {
   const n = 5000

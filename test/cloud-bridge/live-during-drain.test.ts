@@ -6,46 +6,24 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import type { MqttClient } from 'mqtt'
-import { LevelStore } from '../../core/store/index.ts'
-import { CloudBridge } from '../../cloud-bridge/index.ts'
-import { AedesBus } from '../helpers/aedes-bus.ts'
-import { Mosquitto } from '../helpers/mosquitto.ts'
-import { cleanupTmp, tmpDir } from '../helpers/tmp.ts'
-import { CloudSubscriber, connectClient, sleep, testLogger, waitFor } from './helpers.ts'
+import type { CloudBridge } from '../../cloud-bridge/index.ts'
+import type { Mosquitto } from '../helpers/mosquitto.ts'
+import { type CloudSubscriber, sleep, waitFor } from './helpers.ts'
+import { persistentCloud, startRig, type Rig } from './rig.ts'
 
 const WINDOW = 16
+let rig: Rig
 let mosq: Mosquitto
-let bus: AedesBus
-let store: LevelStore
 let bridge: CloudBridge
 let cloud: CloudSubscriber
 let local: MqttClient
 
 test.before(async () => {
-  mosq = await Mosquitto.start()
-  bus = await AedesBus.create()
-  store = await LevelStore.create({ dataDir: await tmpDir('live-drain') })
-  cloud = await CloudSubscriber.create(mosq.url, 'gateways/gw-ld/#', {
-    clientId: 'cloud-ld', clean: false, reconnectPeriod: 100, properties: { sessionExpiryInterval: 3600 },
-  })
-  bridge = await CloudBridge.create({
-    nodeId: 'gw-ld',
-    config: { url: mosq.url, inflight: WINDOW, backoff: { minMs: 50, maxMs: 200 }, forward: [{ from: 'sensors/#', to: 'gateways/{id}/' }] },
-    store, bus, log: testLogger(),
-  })
-  await waitFor(() => bridge.snapshot().connected, 5000, 'bridge connected')
-  local = await connectClient(bus.url, { protocolVersion: 4, clientId: 'sensor-ld' })
+  rig = await startRig({ nodeId: 'gw-ld', cloudOptions: persistentCloud('cloud-ld'), config: { inflight: WINDOW, backoff: { minMs: 50, maxMs: 200 }, forward: [{ from: 'sensors/#', to: 'gateways/{id}/' }] } })
+  ;({ mosq, bridge, cloud, local } = rig)
 })
 
-test.after(async () => {
-  await local?.endAsync(true)
-  await cloud?.close()
-  await bridge?.close()
-  await bus?.close()
-  await store?.close()
-  await mosq?.stop()
-  await cleanupTmp()
-})
+test.after(async () => { await rig?.close() })
 
 test('cloud-bridge - live publishes during the drain of a backlog keep per-topic order and lose nothing', async () => {
   const topics = 5
