@@ -99,7 +99,7 @@ export class CloudBridge {
     // fsync is a property of the whole store (one LevelDB, group commit): the composition root opens it with
     // `power` when the outbox asks for it; say so loudly when it did not.
     if (!('path' in this.#o.store) && config.outbox.durability === 'power' && this.#o.store.durability !== 'power') {
-      this.#log.warn('cloud.outbox.durability is power but the store was opened with process durability: a power cut may lose acknowledged messages')
+      this.#log.warn('cloud.outbox.durability is power but the store was opened with process durability (set store.durability: power): a power cut may lose acknowledged messages')
     }
     const { maxBytes, maxMessages, whenFull } = config.outbox
     this.#outbox = await Outbox.create({
@@ -181,7 +181,9 @@ export class CloudBridge {
     const retain = rule.retain ?? msg.retain
     if (msg.qos === 0 && !rule.queueQos0) {
       const sent = this.#sender.sendDirect(cloudTopic, msg.payload, retain)
-      await this.#outbox.account(sent ? 'delivered' : 'offline')
+      // QoS 0 has no ack to hold back: the counter write goes with the next batch, off the publish path (a
+      // failing write must not reject a message that already left).
+      void this.#outbox.account(sent ? 'delivered' : 'offline').catch((err: unknown) => { this.#log.error({ err: err as Error }, 'ledger write failed') })
       return
     }
     try {
@@ -234,7 +236,10 @@ export class CloudBridge {
       })
       return
     }
-    if (now - this.#lastDraining < DRAINING_EVERY_MS && this.#status.current.type === 'draining') return
+    // Live traffic always has a few messages in flight: that is not a backlog, and flipping between `draining`
+    // and `drained` on every ack would flood the retained status topic. At most one `draining` a second.
+    if (backlog <= this.#sender.inflight) return
+    if (this.#lastDraining !== 0 && now - this.#lastDraining < DRAINING_EVERY_MS) return
     const elapsed = this.#lastDraining === 0 ? 0 : now - this.#lastDraining
     const delivered = this.#sender.delivered
     const rate = elapsed > 0 ? Math.round((delivered - this.#deliveredAtLast) * 1000 / elapsed) : 0

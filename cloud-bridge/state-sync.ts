@@ -88,8 +88,11 @@ export class StateSync {
 
   #markDirty (key: string): void {
     const gen = ++this.#gen
+    const wasDirty = this.#dirty.has(key)
     this.#dirty.set(key, gen)
-    this.#o.ns.put(key, gen).catch((err) => { this.#o.log.error({ err: err as Error }, 'cannot persist a dirty state mark') })
+    // One flash write per key per outage, not per change: a key already marked is already marked on disk, and
+    // only the in-memory generation decides whether a report covered the latest change.
+    if (!wasDirty) this.#o.ns.put(key, gen).catch((err) => { this.#o.log.error({ err: err as Error }, 'cannot persist a dirty state mark') })
     this.#schedule()
   }
 

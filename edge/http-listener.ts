@@ -1,7 +1,7 @@
-import type { Server } from 'node:http'
+import type { Server } from 'node:net'
 import { MechaError } from '../core/errors.ts'
 
-/** Binds a server, turning EADDRINUSE and friends into MECHA_ERR_LISTEN with the address in the message. */
+/** Binds a server (TCP or HTTP), turning EADDRINUSE and friends into MECHA_ERR_LISTEN with the address in the message. */
 export function listenOn (server: Server, host: string, port: number, what: string): Promise<{ host: string; port: number }> {
   return new Promise((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException): void => {
@@ -18,7 +18,7 @@ export function addressOf (server: Server): { host: string; port: number } | und
 }
 
 /** Closes a server now: open keep-alive connections are dropped rather than waited for. */
-export async function closeServer (server: Server): Promise<void> {
+export async function closeServer (server: import('node:http').Server): Promise<void> {
   server.closeAllConnections()
   await new Promise<void>((resolve) => { server.close(() => { resolve() }) })
 }

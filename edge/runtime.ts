@@ -18,7 +18,7 @@ import { stateRoutes } from './api/routes/state.ts'
 import { ApiServer, type RoutePlugin } from './api/server.ts'
 import { callerByToken } from './api/token.ts'
 import { MqttBroker } from './broker/index.ts'
-import { createBrokerPersistence } from './broker/persistence.ts'
+import { LevelPersistence } from './broker/persistence/index.ts'
 import { invokeRoutes } from './invoke/index.ts'
 import { MetricsServer } from './metrics-server.ts'
 import { PubsubMetrics, SubscriptionManager, publishRoutes, pubsubNames } from './pubsub/index.ts'
@@ -92,10 +92,7 @@ export class Runtime {
     await this.#startStateStores()
 
     // Stopped after the broker (reverse order): destroy waits for the broker's last writes, then the store closes.
-    const persistence = await this.#lifecycle.start('broker-persistence', async () => {
-      const p = await createBrokerPersistence(this.store.namespace('broker'))
-      return { persistence: p, close: () => p.destroy() }
-    }).then((x) => x.persistence)
+    const persistence = await this.#lifecycle.start('broker-persistence', () => LevelPersistence.create(this.store.namespace('broker')))
     this.broker = await this.#lifecycle.start('broker', () => MqttBroker.create({ config: config.mqtt, log: log.child({ part: 'broker' }), metrics: this.metrics, persistence }))
     // The bridge registers its outbox interceptor before the broker accepts its first connection, so no
     // forwarded publish can be acknowledged without being queued.
@@ -161,9 +158,6 @@ export class Runtime {
   async #startCloud (): Promise<void> {
     const cloud = this.config.cloud
     if (cloud === undefined) return
-    if (cloud.outbox.durability === 'power' && this.config.store.durability !== 'power') {
-      this.log.warn('cloud.outbox.durability is power but store.durability is process: the outbox follows the store; set store.durability: power')
-    }
     let stateAccess: StateAccess | undefined
     if (cloud.stateSync !== undefined) {
       const target = this.stateStores.get(cloud.stateSync.store)
@@ -203,22 +197,25 @@ export class Runtime {
     return env
   }
 
-  /** The calling app, as Dapr scopes state keys: the `dapr-app-id` header, else the supervised app that calls
-   *  (by its own API token), else the runtime's own id. */
+  /** The calling app, as Dapr scopes state keys: the supervised app that calls (by its own API token), else the
+   *  `dapr-app-id` header, else the runtime's own id. */
   #appIdFor (req: FastifyRequest): string {
+    // A supervised app's own token decides first: like a sidecar's app id, a header cannot change it.
+    const byToken = callerByToken(req, this.#appTokens)
+    if (byToken !== undefined) return byToken
     const h = req.headers['dapr-app-id']
-    if (typeof h === 'string' && h !== '') return h
-    return callerByToken(req, this.#appTokens) ?? this.config.id
+    return typeof h === 'string' && h !== '' ? h : this.config.id
   }
 
   #routes (): RoutePlugin[] {
     const stores = (name: string): StateStore | undefined => this.stateStores.get(name)
     const storeNames = (): string[] => [...this.stateStores.keys()]
     const appIdFor = (req: FastifyRequest): string => this.#appIdFor(req)
+    const names = pubsubNames(this.config.components) // the config is frozen: once, not per publish
     return [
       (app) => stateRoutes(app, { stores, storeNames, appIdFor, maxValueBytes: this.config.state.maxValueBytes }),
       (app) => lockRoutes(app, { stores, storeNames, appIdFor }),
-      (app) => publishRoutes(app, { bus: this.broker, pubsubNames: () => pubsubNames(this.config.components), appIdFor, maxPayloadBytes: this.config.mqtt.maxPayloadBytes, metrics: this.pubsubMetrics }),
+      (app) => publishRoutes(app, { bus: this.broker, pubsubNames: () => names, appIdFor, maxPayloadBytes: this.config.mqtt.maxPayloadBytes, metrics: this.pubsubMetrics }),
       (app) => invokeRoutes(app, { apps: () => this.config.apps, callerIdFor: appIdFor, runtimeId: this.config.id }),
       (app) => healthRoutes(app, { phase: () => this.#phase, componentsReady: () => this.#phase === 'running' }),
       (app) => metadataRoutes(app, { metadata: () => this.#metadata(), setExtended: (k, v) => { this.#extended.set(k, v) } }),

@@ -43,6 +43,7 @@ export class AppProcess {
   #timer: unknown
   #startedAt = 0
   #exited: Promise<void> = Promise.resolve()
+  #probeGen = 0
 
   constructor (o: AppProcessOptions) {
     this.app = o.app
@@ -97,13 +98,15 @@ export class AppProcess {
   /** Polls the port until it answers (then `up`); keeps polling slowly while running to notice a hang. */
   #probe (): void {
     const app = this.app
+    // A tick still awaiting its probe when the app is respawned must not start a second loop beside the new one.
+    const gen = ++this.#probeGen
     const tick = async (): Promise<void> => {
-      if (this.#stopping) return
+      if (this.#stopping || gen !== this.#probeGen) return
       let ok: boolean
       if (app.appPort === undefined) ok = this.#child !== undefined && this.#child.exitCode === null
       else if (app.healthPath !== undefined) ok = await probeHttp(app.appHost, app.appPort, app.healthPath)
       else ok = await probePort(app.appHost, app.appPort)
-      if (this.#stopping) return
+      if (this.#stopping || gen !== this.#probeGen) return
       if (ok && !this.#up) {
         this.#up = true
         if (this.#child !== undefined) this.#set({ type: 'running', pid: this.#child.pid ?? -1, since: this.#o.clock.now() })

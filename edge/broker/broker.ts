@@ -9,6 +9,7 @@ import type { Logger } from '../../core/logger.ts'
 import type { Metrics } from '../../core/metrics.ts'
 import { verifyPassword } from '../../core/passwords.ts'
 import { Acl } from './acl.ts'
+import { addressOf, listenOn } from '../http-listener.ts'
 import { duplexPair } from './duplex-pair.ts'
 import { BrokerMetrics, type RejectReason } from './broker-metrics.ts'
 import type { SessionExpiryStore } from './persistence/index.ts'
@@ -229,11 +230,13 @@ export class MqttBroker implements LocalBus {
       this.#reject('client_id', undefined, 'empty client id with clean session 0')
       throw connackError(2, 'a zero-length client id needs clean session 1 [MQTT-3.1.3-8]')
     }
+    // The runtime's own sessions (pub/sub delivery) are never refused: outside clients filling the broker
+    // must not stop delivery to the apps.
+    if (this.#internal.has(client.conn)) return true
     if (this.#aedes.connectedClients >= this.#config.maxClients) {
       this.#reject('too_many_clients', client.id, `${this.#config.maxClients} clients connected`)
       throw connackError(3, `mqtt.maxClients (${this.#config.maxClients}) reached`)
     }
-    if (this.#internal.has(client.conn)) return true
     if (typeof client.id === 'string' && client.id.startsWith(RUNTIME_SESSION_PREFIX)) {
       // A subscription's session holds an app's queued events: only the runtime may attach to it.
       this.#reject('client_id', client.id, 'reserved client id prefix')
@@ -341,18 +344,11 @@ export class MqttBroker implements LocalBus {
   async listen (): Promise<{ host: string; port: number }> {
     const server = createServer((socket: Socket) => { this.handle(socket, socket) })
     this.#server = server
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', (err: NodeJS.ErrnoException) => {
-        reject(new MechaError('MECHA_ERR_LISTEN', `MQTT cannot listen on ${this.#config.host}:${this.#config.port}: ${err.code ?? err.message}`, { cause: err }))
-      })
-      server.listen(this.#config.port, this.#config.host, () => { resolve() })
-    })
-    return this.address!
+    return await listenOn(server, this.#config.host, this.#config.port, 'MQTT')
   }
 
   get address (): { host: string; port: number } | undefined {
-    const a = this.#server?.address()
-    return a != null && typeof a === 'object' ? { host: a.address, port: a.port } : undefined
+    return this.#server === undefined ? undefined : addressOf(this.#server)
   }
 
   #sample (): { clients: number; bytesIn: number; bytesOut: number } {

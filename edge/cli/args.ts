@@ -6,7 +6,8 @@ Commands:
   run [--config FILE] [--data-dir DIR]   run the runtime (default command)
   check [--config FILE]                  validate a config: print every problem with its path, exit 1 if any
   version [--json]                       print runtime version, Node version, target and build commit
-  passwd [--data-dir DIR] [--print]      set the UI admin password (or --print a hash for mqtt.users)
+  passwd [--config FILE] [--data-dir DIR] [--print]
+                                         set the UI admin password (or --print a hash for mqtt.users)
   devices [--json]                       list the serial ports this gateway has
   service install [--dry-run] [--config FILE] [--data-dir DIR] [--user USER]
                                          write a systemd unit that runs this executable

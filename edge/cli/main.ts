@@ -87,7 +87,8 @@ async function passwd (cli: Cli): Promise<number> {
   if (password.length < 8) throw new MechaError('MECHA_ERR_UI_AUTH', 'the password must have at least 8 characters')
   const hash = await hashPassword(password)
   if (cli.print) { out(hash); return 0 }
-  const dataDir = resolve(cli.dataDir ?? process.env.MECHA_DATA_DIR ?? './data')
+  // The data dir the runtime will use: the config file's, then MECHA_DATA_DIR, then --data-dir.
+  const dataDir = resolve((await loadConfig({ file: cli.config, overrides: { dataDir: cli.dataDir } })).config.dataDir)
   const path = await writeAdminHash(dataDir, hash)
   out(`UI admin password set (${path})`)
   return 0

@@ -24,8 +24,9 @@ export type AppCallResult =
   /** Connection refused or the host unreachable: the app is not up. */
   | { kind: 'unreachable'; message: string }
   | { kind: 'timeout'; message: string }
-  /** Reset mid-request, a response too large, aborted, … */
-  | { kind: 'error'; message: string }
+  /** Reset mid-request, a response too large, aborted, … `staleSocket`: it failed on a reused keep-alive
+   *  socket the app had already closed, so the request never reached it. */
+  | { kind: 'error'; message: string; staleSocket?: boolean }
 
 const agent = new Agent({ keepAlive: true, maxSockets: 64, maxFreeSockets: 16, timeout: 60_000 })
 const UNREACHABLE = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'ENOTFOUND'])
@@ -63,7 +64,7 @@ export function callApp (call: AppCall): Promise<AppCallResult> {
     if (call.signal?.aborted === true) onAbort()
     req.on('error', (err: NodeJS.ErrnoException) => {
       if (UNREACHABLE.has(err.code ?? '')) done({ kind: 'unreachable', message: `${err.code} ${call.host}:${call.port}` })
-      else done({ kind: 'error', message: err.code ?? err.message })
+      else done({ kind: 'error', message: err.code ?? err.message, staleSocket: req.reusedSocket && (err.code === 'ECONNRESET' || err.code === 'EPIPE') })
     })
     req.end(call.body)
   })

@@ -14,7 +14,6 @@ import { callApp, type AppCallResult } from './app-http.ts'
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host', 'content-length'])
 /** The API token is the runtime's secret, never the app's business. */
 const NOT_FORWARDED = new Set([...HOP_BY_HOP, 'dapr-api-token', 'dapr-app-id'])
-const NEVER_REACHED = new Set(['ECONNRESET', 'EPIPE'])
 
 export interface InvokeRequest {
   app: AppConfig
@@ -63,7 +62,8 @@ export async function invokeApp (req: InvokeRequest): Promise<InvokeResponse> {
       timeoutMs: policy.timeoutMs,
       maxResponseBytes: req.maxResponseBytes,
     })
-    const retriable = r.kind === 'unreachable' || (r.kind === 'error' && NEVER_REACHED.has(r.message))
+    // A reset on a fresh connection may come after the app took the request (it crashed mid-call): not repeated.
+    const retriable = r.kind === 'unreachable' || (r.kind === 'error' && r.staleSocket === true)
     if (!retriable || attempt >= policy.maxRetries) break
     await (req.sleep ?? wait)(policy.retryIntervalMs)
   }

@@ -136,6 +136,8 @@ export class AppSubscriptions {
   async #up (programmatic: unknown): Promise<void> {
     if (this.#state === 'closed') return
     if (programmatic !== undefined) await this.#reconcile(programmatic)
+    // close() may have run while the reconcile awaited: it wins.
+    if ((this.#state as string) === 'closed') return
     this.#state = 'up'
     this.#d.log.info({ app: this.#d.target.appId, subscriptions: [...this.#active.values()].map((a) => `${a.sub.pubsubname}/${a.sub.topic}`) }, 'app is up; delivering')
     await Promise.all([...this.#active.values()].map(async (a) => {

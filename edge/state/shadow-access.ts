@@ -76,7 +76,11 @@ export class ShadowedStateStore implements StateStore {
     for (const op of ops) this.#notify(op.key, op.operation === 'upsert' ? op.value : undefined)
   }
 
-  async query (query: StateQuery, opts?: QueryOptions): Promise<QueryResult> { return await this.#inner.query(query, opts) }
+  /** The version record lives among the values (one atomic transaction with them); a query never shows it. */
+  async query (query: StateQuery, opts?: QueryOptions): Promise<QueryResult> {
+    const result = await this.#inner.query(query, opts)
+    return { ...result, results: result.results.filter((r) => r.key !== VERSION_KEY) }
+  }
   async tryLock (req: TryLockRequest): Promise<boolean> { return await this.#inner.tryLock(req) }
   async unlock (req: UnlockRequest): Promise<UnlockStatus> { return await this.#inner.unlock(req) }
   async close (): Promise<void> { await this.#inner.close() }

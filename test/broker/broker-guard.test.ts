@@ -3,6 +3,7 @@ import * as assert from 'uvu/assert'
 import { connect as netConnect, type Socket } from 'node:net'
 import { once } from 'node:events'
 import mqttPacket from 'mqtt-packet'
+import mqtt from 'mqtt'
 import { hashPassword } from '../../core/passwords.ts'
 import type { Runtime } from '../../edge/runtime.ts'
 import { startRuntime } from '../helpers/runtime.ts'
@@ -174,6 +175,10 @@ test('broker - past maxClients a client gets CONNACK 3 (server unavailable)', as
       assert.is((err as { code?: number }).code, 3)
     }
     assert.is(await rejected(rt, 'too_many_clients'), before + 1)
+    // The runtime's own sessions (pub/sub delivery) still get in: outside clients cannot starve the apps.
+    const own = new mqtt.MqttClient(() => rt.broker.connectInternal() as any, { clientId: 'mecha-sub/app/d/x', clean: false, reconnectPeriod: 0, protocolVersion: 4 })
+    await onceOn(own, 'connect')
+    await own.endAsync()
   } finally {
     await closeAll(...clients)
   }

@@ -122,4 +122,18 @@ test('mecha passwd --print reads the password from stdin and prints a scrypt has
   assert.not.ok(await verifyPassword('wrong', out.trim()))
 })
 
+test('mecha passwd writes the hash into the data dir the config names', async () => {
+  const { spawn } = await import('node:child_process')
+  const dir = await tmpDir('pw')
+  const file = join(dir, 'mecha.yaml')
+  await writeFile(file, `dataDir: ${join(dir, 'gw-data')}\n`)
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'edge/main.ts'), 'passwd', '--config', file], { cwd: ROOT, env: { ...process.env, MECHA_DATA_DIR: '' } })
+  child.stdin.end('correct horse battery\n')
+  const code = await new Promise((resolve) => child.on('exit', resolve))
+  assert.is(code, 0)
+  const { readFile } = await import('node:fs/promises')
+  const { verifyPassword } = await import('../../core/passwords.ts')
+  assert.ok(await verifyPassword('correct horse battery', (await readFile(join(dir, 'gw-data', 'ui-admin.hash'), 'utf8')).trim()))
+})
+
 test.run()

@@ -11,12 +11,12 @@ import { createLogger } from '../../core/logger.ts'
 import { Metrics } from '../../core/metrics.ts'
 import { LevelStore } from '../../core/store/index.ts'
 import { MqttBroker } from '../../edge/broker/index.ts'
-import { createBrokerPersistence } from '../../edge/broker/persistence.ts'
+import { LevelPersistence } from '../../edge/broker/persistence/index.ts'
 import { SubscriptionManager } from '../../edge/pubsub/index.ts'
 import { cleanupTmp, tmpDir } from '../helpers/tmp.ts'
 import { TestApp, freePort, waitUntil } from './test-app.ts'
 
-type Persistence = Awaited<ReturnType<typeof createBrokerPersistence>>
+type Persistence = LevelPersistence
 
 interface Node {
   store: LevelStore
@@ -31,7 +31,7 @@ async function boot (dataDir: string, extra: Record<string, unknown>): Promise<N
   const { config } = await parseConfig({ id: 'gw-gc', dataDir, mqtt: { port: 0 }, api: { port: 0 }, ui: { port: 0 }, metrics: { port: 0 }, ...extra })
   const log = createLogger({ level: process.env.MECHA_TEST_LOG === '1' ? 'debug' : 'silent', pretty: false })
   const store = await LevelStore.create({ dataDir })
-  const persistence = await createBrokerPersistence(store.namespace('broker'))
+  const persistence = await LevelPersistence.create(store.namespace('broker'))
   const broker = await MqttBroker.create({ config: config.mqtt, log, metrics: new Metrics({ defaults: false }), persistence })
   const subs = await SubscriptionManager.create({
     connect: () => broker.connectInternal(), bus: broker, config, log,

@@ -11,7 +11,7 @@ import { createLogger } from '../../core/logger.ts'
 import { Metrics } from '../../core/metrics.ts'
 import { MemoryStore } from '../../core/store/index.ts'
 import { MqttBroker } from '../../edge/broker/index.ts'
-import { createBrokerPersistence } from '../../edge/broker/persistence.ts'
+import { LevelPersistence } from '../../edge/broker/persistence/index.ts'
 import { SubscriptionManager } from '../../edge/pubsub/index.ts'
 import { MqttSession, assertMqttInternals, type SessionMessage } from '../../edge/pubsub/session.ts'
 import { waitUntil } from './test-app.ts'
@@ -21,7 +21,7 @@ const log = createLogger({ level: 'silent', pretty: false })
 /** The broker as the runtime has it (its LevelDB persistence), over an in-memory store. */
 async function broker (): Promise<MqttBroker> {
   const { config } = await parseConfig({ id: 'gw-session', dataDir: '/nonexistent', mqtt: { port: 0 } })
-  const persistence = await createBrokerPersistence((await MemoryStore.create()).namespace('broker'))
+  const persistence = await LevelPersistence.create((await MemoryStore.create()).namespace('broker'))
   return await MqttBroker.create({ config: config.mqtt, log, metrics: new Metrics({ defaults: false }), persistence })
 }
 

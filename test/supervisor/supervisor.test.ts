@@ -96,7 +96,8 @@ test('runtime - a supervised app is known by its own API token: accepted beside 
   const out = join(dir, 'result')
   const app = `
     const base = 'http://127.0.0.1:' + process.env.DAPR_HTTP_PORT
-    const headers = { 'content-type': 'application/json', 'dapr-api-token': process.env.DAPR_API_TOKEN }
+    // It also claims to be another app: its own token decides, as a sidecar's app id would.
+    const headers = { 'content-type': 'application/json', 'dapr-api-token': process.env.DAPR_API_TOKEN, 'dapr-app-id': 'other-app' }
     fetch(base + '/v1.0/state/statestore', { method: 'POST', headers, body: JSON.stringify([{ key: 'setpoint', value: 19.5 }]) })
       .then((r) => require('fs').writeFileSync(${JSON.stringify(out)}, String(r.status)))`
   const rt = await startRuntime({ api: { token: 'operator-token' }, apps: [{ id: 'thermo', command: process.execPath, args: ['-e', app], restart: 'never' }] })
@@ -108,6 +109,8 @@ test('runtime - a supervised app is known by its own API token: accepted beside 
   assert.is(await asThermo.json(), 19.5)
   const asRuntime = await fetch(base, { headers: { 'dapr-api-token': 'operator-token' } })
   assert.is(asRuntime.status, 204, 'the key is thermo\'s, not the runtime\'s')
+  const asOther = await fetch(base, { headers: { 'dapr-api-token': 'operator-token', 'dapr-app-id': 'other-app' } })
+  assert.is(asOther.status, 204, 'a header cannot make an app write as another app')
   await rt.stop()
 })
 
