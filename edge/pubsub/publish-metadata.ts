@@ -14,18 +14,6 @@ export interface PublishMetadata {
   overrides: Record<string, string>
 }
 
-/** The `metadata.` entries of a query object, prefix stripped. */
-export function queryMetadata (query: unknown): Record<string, string> {
-  const out: Record<string, string> = {}
-  if (query === null || typeof query !== 'object') return out
-  for (const [k, v] of Object.entries(query as Record<string, unknown>)) {
-    if (!k.startsWith('metadata.')) continue
-    const value = Array.isArray(v) ? v[v.length - 1] : v
-    if (typeof value === 'string') out[k.slice('metadata.'.length)] = value
-  }
-  return out
-}
-
 function bool (raw: string | undefined, name: string): boolean {
   if (raw === undefined || raw === '') return false
   const v = raw.toLowerCase()

@@ -7,7 +7,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { MechaError } from '../../../core/errors.ts'
 import type { StateStore } from '../../../core/state/index.ts'
-import { concurrencyFrom, isObject, jsonBody, queryMetadata } from './state/body.ts'
+import { concurrencyFrom, isObject, jsonBody } from './state/body.ts'
+import { queryMetadata } from '../query-metadata.ts'
 import { stateFailure } from './state/errors.ts'
 import { setRequest, transactionOps, type ItemContext } from './state/requests.ts'
 import { expireTime, jsonData, responseBody } from './state/values.ts'
@@ -32,7 +33,7 @@ export async function stateRoutes (app: FastifyInstance, deps: StateRouteDeps): 
     return store
   }
   const context = (req: FastifyRequest, store: StateStore): ItemContext =>
-    ({ scope: store.keyScope, appId: deps.appIdFor(req), urlMeta: queryMetadata(req), maxValueBytes: deps.maxValueBytes })
+    ({ scope: store.keyScope, appId: deps.appIdFor(req), urlMeta: queryMetadata(req.query), maxValueBytes: deps.maxValueBytes })
 
   // Save: an array of state objects, all validated first, then written in one atomic batch.
   app.post<StoreParams>('/v1.0/state/:storeName', async (req, reply) => {

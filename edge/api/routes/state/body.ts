@@ -23,17 +23,6 @@ export function isObject (v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v) && !Buffer.isBuffer(v)
 }
 
-/** `metadata.<name>=<value>` query parameters, as Dapr's getMetadataFromRequest. */
-export function queryMetadata (req: FastifyRequest): Record<string, string> {
-  const out: Record<string, string> = {}
-  const q = req.query as Record<string, string | string[] | undefined>
-  for (const [k, v] of Object.entries(q ?? {})) {
-    if (!k.startsWith('metadata.') || v === undefined) continue
-    out[k.slice('metadata.'.length)] = Array.isArray(v) ? v[0] : v
-  }
-  return out
-}
-
 /** A body metadata map: string values (numbers and booleans are accepted and stringified). */
 export function bodyMetadata (raw: unknown, where: string): Record<string, string> {
   if (raw === undefined || raw === null) return {}
