@@ -1,7 +1,7 @@
 /** The namespaces and shared machinery one state store works on; handed to the helpers that do its I/O. */
 import type { Clock } from '../clock.ts'
 import type { Namespace } from '../store/index.ts'
-import type { KeyedMutex } from './keyed-mutex.ts'
+import type { KeyedMutex } from '../keyed-mutex.ts'
 import type { LockRecord, StateRecord } from './records.ts'
 
 export interface StateSpaces {

@@ -1,7 +1,7 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { KeyScope } from '../../core/state/index.ts'
-import { KeyedMutex } from '../../core/state/keyed-mutex.ts'
+import { KeyedMutex } from '../../core/keyed-mutex.ts'
 
 test('state key scope - keyPrefix strategies as Dapr', () => {
   assert.is(KeyScope.from(undefined, 'st').scoped('app', 'k'), 'app||k')

@@ -2,7 +2,7 @@ import { Readable } from 'node:stream'
 import qlobber from 'qlobber'
 import type { Namespace } from '../../../core/store/index.ts'
 import { MechaError } from '../../../core/errors.ts'
-import { KeyedSerial } from './keyed-serial.ts'
+import { KeyedMutex } from '../../../core/keyed-mutex.ts'
 import { OfflineSessions, type OfflineSession } from './offline-sessions.ts'
 import { clientPrefix, incomingKey, outgoingKey, splitClientKey, subscriptionKey } from './keys.ts'
 import { OutgoingIndex, entryOf } from './outgoing-index.ts'
@@ -40,7 +40,7 @@ export class LevelPersistence implements AedesAsyncPersistence, SessionExpirySto
   readonly #subIndex = new SubscriptionIndex()
   readonly #outIndex = new OutgoingIndex()
   readonly #offline: OfflineSessions
-  readonly #serial = new KeyedSerial()
+  readonly #serial = new KeyedMutex()
   readonly #pending = new Set<Promise<unknown>>()
   /** The last outgoing sequence number handed out; one counter for all clients keeps each queue ordered. */
   #seq = 0
@@ -94,7 +94,7 @@ export class LevelPersistence implements AedesAsyncPersistence, SessionExpirySto
     if (typeof topic !== 'string') throw new TypeError('retained packet has no topic')
     // Copied now: the caller may reuse the packet object once this returns.
     const value = isRetainedDelete(packet) ? undefined : storable(packet)
-    await this.#track(this.#serial.run(`r:${topic}`, async () => {
+    await this.#track(this.#serial.run([`r:${topic}`], async () => {
       if (value === undefined) {
         await this.#retained.del(topic)
         this.#retainedTopics.delete(topic)
@@ -127,7 +127,7 @@ export class LevelPersistence implements AedesAsyncPersistence, SessionExpirySto
     const id = client.id
     const net = SubscriptionIndex.net(subs)
     if (net.size === 0) return
-    await this.#track(this.#serial.run(`s:${id}`, async () => {
+    await this.#track(this.#serial.run([`s:${id}`], async () => {
       await this.#subs.batch([...net].map(([topic, value]) => ({ type: 'put' as const, key: subscriptionKey(id, topic), value })))
       for (const [topic, record] of net) this.#subIndex.set(id, topic, record)
     }))
@@ -136,13 +136,13 @@ export class LevelPersistence implements AedesAsyncPersistence, SessionExpirySto
   async removeSubscriptions (client: ClientRef, topics: string[]): Promise<void> {
     this.#assertLive()
     const id = client.id
-    await this.#track(this.#serial.run(`s:${id}`, () => this.#deleteSubscriptions(id, topics)))
+    await this.#track(this.#serial.run([`s:${id}`], () => this.#deleteSubscriptions(id, topics)))
   }
 
   async cleanSubscriptions (client: ClientRef): Promise<void> {
     this.#assertLive()
     const id = client.id
-    await this.#track(this.#serial.run(`s:${id}`, () => this.#deleteSubscriptions(id, this.#subIndex.topicsOf(id))))
+    await this.#track(this.#serial.run([`s:${id}`], () => this.#deleteSubscriptions(id, this.#subIndex.topicsOf(id))))
   }
 
   async #deleteSubscriptions (id: string, topics: readonly string[]): Promise<void> {
@@ -205,12 +205,12 @@ export class LevelPersistence implements AedesAsyncPersistence, SessionExpirySto
     if (found.replace) {
       const value = storable(packet)
       Object.assign(found.entry, entryOf(found.entry.seq, value))
-      await this.#track(this.#serial.run(`o:${key}`, () => this.#outgoing.put(key, value)))
+      await this.#track(this.#serial.run([`o:${key}`], () => this.#outgoing.put(key, value)))
       return
     }
     const messageId = packet.messageId
     found.entry.messageId = messageId
-    await this.#track(this.#serial.run(`o:${key}`, async () => {
+    await this.#track(this.#serial.run([`o:${key}`], async () => {
       const stored = await this.#outgoing.get(key)
       if (stored === undefined) return // acknowledged and cleared meanwhile
       stored.messageId = messageId
@@ -227,7 +227,7 @@ export class LevelPersistence implements AedesAsyncPersistence, SessionExpirySto
     if (entry === undefined) return undefined
     this.#outIndex.remove(id, entry)
     const key = outgoingKey(id, entry.seq)
-    return await this.#track(this.#serial.run(`o:${key}`, async () => {
+    return await this.#track(this.#serial.run([`o:${key}`], async () => {
       const stored = await this.#outgoing.get(key)
       await this.#outgoing.del(key)
       return stored
@@ -248,14 +248,14 @@ export class LevelPersistence implements AedesAsyncPersistence, SessionExpirySto
     const id = client.id
     const key = incomingKey(id, checkMessageId(packet.messageId))
     const value = incomingPacket(packet)
-    await this.#track(this.#serial.run(`i:${id}`, () => this.#incoming.put(key, value)))
+    await this.#track(this.#serial.run([`i:${id}`], () => this.#incoming.put(key, value)))
   }
 
   async incomingGetPacket (client: ClientRef, packet: { messageId?: number }): Promise<BrokerPacket> {
     this.#assertLive()
     const id = client.id
     const key = incomingKey(id, checkMessageId(packet.messageId))
-    const stored = await this.#track(this.#serial.run(`i:${id}`, () => this.#incoming.get(key)))
+    const stored = await this.#track(this.#serial.run([`i:${id}`], () => this.#incoming.get(key)))
     if (stored === undefined) throw unknownIncoming(id, packet.messageId)
     return stored
   }
@@ -264,7 +264,7 @@ export class LevelPersistence implements AedesAsyncPersistence, SessionExpirySto
     this.#assertLive()
     const id = client.id
     const key = incomingKey(id, checkMessageId(packet.messageId))
-    await this.#track(this.#serial.run(`i:${id}`, async () => {
+    await this.#track(this.#serial.run([`i:${id}`], async () => {
       if (await this.#incoming.get(key) === undefined) throw unknownIncoming(id, packet.messageId)
       await this.#incoming.del(key)
     }))
@@ -274,7 +274,7 @@ export class LevelPersistence implements AedesAsyncPersistence, SessionExpirySto
   async cleanIncoming (client: ClientRef): Promise<void> {
     this.#assertLive()
     const id = client.id
-    await this.#track(this.#serial.run(`i:${id}`, () => this.#incoming.clear({ prefix: clientPrefix(id) })))
+    await this.#track(this.#serial.run([`i:${id}`], () => this.#incoming.clear({ prefix: clientPrefix(id) })))
   }
 
   // --- wills
@@ -286,18 +286,18 @@ export class LevelPersistence implements AedesAsyncPersistence, SessionExpirySto
     packet.brokerId = this.#broker.id
     packet.clientId = client.id
     const value = storable(packet)
-    await this.#track(this.#serial.run(`w:${client.id}`, () => this.#wills.put(clientPrefix(client.id), value)))
+    await this.#track(this.#serial.run([`w:${client.id}`], () => this.#wills.put(clientPrefix(client.id), value)))
   }
 
   async getWill (client: ClientRef): Promise<BrokerPacket | undefined> {
     this.#assertLive()
-    return await this.#track(this.#serial.run(`w:${client.id}`, () => this.#wills.get(clientPrefix(client.id))))
+    return await this.#track(this.#serial.run([`w:${client.id}`], () => this.#wills.get(clientPrefix(client.id))))
   }
 
   async delWill (client: ClientRef): Promise<BrokerPacket | undefined> {
     this.#assertLive()
     const key = clientPrefix(client.id)
-    return await this.#track(this.#serial.run(`w:${client.id}`, async () => {
+    return await this.#track(this.#serial.run([`w:${client.id}`], async () => {
       const will = await this.#wills.get(key)
       if (will !== undefined) await this.#wills.del(key)
       return will
@@ -368,7 +368,7 @@ export class LevelPersistence implements AedesAsyncPersistence, SessionExpirySto
     // chains them with microtasks only): one macrotask later its write is tracked, so wait for those writes.
     await new Promise((resolve) => setImmediate(resolve))
     await Promise.allSettled([...this.#pending])
-    return await this.#track(this.#serial.run(`s:${id}`, () => this.#serial.run(`i:${id}`, () => this.#serial.run(`w:${id}`, async () => {
+    return await this.#track(this.#serial.run([`s:${id}`, `i:${id}`, `w:${id}`], async () => {
       const prefix = clientPrefix(id)
       await deleteInChunks(this.#subs, topics.map((t) => subscriptionKey(id, t)))
       // The disk, not the index, says what is queued: an enqueue whose index update is still pending is caught.
@@ -381,7 +381,7 @@ export class LevelPersistence implements AedesAsyncPersistence, SessionExpirySto
       await this.#wills.del(prefix)
       await this.#offline.clear(id)
       return { subscriptions: topics.length, queued: queued.length }
-    }))))
+    }))
   }
 
   // --- lifecycle

@@ -1,5 +1,5 @@
 import type { Namespace } from '../../../core/store/index.ts'
-import { KeyedSerial } from './keyed-serial.ts'
+import { KeyedMutex } from '../../../core/keyed-mutex.ts'
 import { clientPrefix, offlineTimeKey, offlineTimePrefix, splitClientKey, splitOfflineTimeKey } from './keys.ts'
 
 /** A persistent session whose client is offline, and since when (ms, the broker clock's time). */
@@ -21,7 +21,7 @@ export class OfflineSessions {
   readonly #byClient: Namespace<number>
   readonly #byTime: Namespace<number>
   readonly #since = new Map<string, number>()
-  readonly #serial = new KeyedSerial()
+  readonly #serial = new KeyedMutex()
 
   constructor (ns: Namespace) {
     this.#byClient = ns.namespace<number>('offline')
@@ -38,7 +38,7 @@ export class OfflineSessions {
 
   /** Records that the client went offline at `at`; an existing record keeps its (earlier) time. */
   async mark (clientId: string, at: number): Promise<void> {
-    await this.#serial.run(clientId, async () => {
+    await this.#serial.run([clientId], async () => {
       if (this.#since.has(clientId)) return
       await this.#byClient.batch([
         { type: 'put', key: clientPrefix(clientId), value: at },
@@ -53,7 +53,7 @@ export class OfflineSessions {
    * a `mark` still in flight, so a quick disconnect-reconnect cannot leave a record behind an online client.
    */
   async clear (clientId: string): Promise<void> {
-    await this.#serial.run(clientId, async () => {
+    await this.#serial.run([clientId], async () => {
       const since = this.#since.get(clientId)
       if (since === undefined) return
       await this.#byClient.batch([

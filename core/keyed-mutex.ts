@@ -1,7 +1,7 @@
 /**
- * Serialises work per key, so an ETag check and the write it guards are one atomic step even when many
- * requests for the same key are in flight (no lost update), while writes to different keys still overlap and
- * share group-commit fsyncs. Multi-key holders (transactions, sweeps) take their keys in sorted order, so two of
+ * Serialises work per key, in call order, while work on different keys overlaps (and shares group-commit
+ * fsyncs). The state store makes an ETag check and its write one atomic step with it; the broker persistence
+ * keeps two LevelDB writes to one key from landing out of order (libuv may reorder concurrent writes). Multi-key holders (transactions, sweeps) take their keys in sorted order, so two of
  * them can never wait on each other (no deadlock).
  */
 export class KeyedMutex {
@@ -9,6 +9,11 @@ export class KeyedMutex {
 
   /** How many keys are held or awaited (for tests: it returns to 0 when idle, so the map never grows). */
   get size (): number { return this.#tails.size }
+
+  /** Resolves once everything queued so far (and anything queued meanwhile) has finished. */
+  async idle (): Promise<void> {
+    while (this.#tails.size > 0) await Promise.allSettled([...this.#tails.values()])
+  }
 
   async run<T> (keys: Iterable<string>, fn: () => Promise<T>): Promise<T> {
     const sorted = [...new Set(keys)].sort()
