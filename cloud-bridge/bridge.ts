@@ -62,7 +62,7 @@ export class CloudBridge {
   readonly #o: CloudBridgeOptions
   readonly #clock: Clock
   readonly #log: Logger
-  readonly #status: StatusStream
+  readonly #status: StatusStream<CloudStatus>
   readonly #rules: Rules
   #outbox!: Outbox
   #sender!: Sender
@@ -81,7 +81,7 @@ export class CloudBridge {
     this.config = config
     this.#clock = o.clock ?? systemClock
     this.#log = o.log.child({ part: 'cloud-bridge' })
-    this.#status = new StatusStream({ type: 'disconnected', reason: 'not started', at: this.#clock.now() })
+    this.#status = new StatusStream<CloudStatus>({ type: 'disconnected', reason: 'not started', at: this.#clock.now() })
     this.#rules = new Rules(config, o.nodeId)
   }
 
@@ -151,7 +151,7 @@ export class CloudBridge {
   /** The latest status. */
   get status (): CloudStatus { return this.#status.current }
   /** Every status change: `.on(fn)`, or `for await (const s of bridge.statusStream)`. */
-  get statusStream (): StatusStream { return this.#status }
+  get statusStream (): StatusStream<CloudStatus> { return this.#status }
 
   ledger (): Ledger { return this.#outbox.ledger() }
 

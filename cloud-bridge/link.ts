@@ -8,7 +8,7 @@ import type { Clock } from '../core/clock.ts'
 import type { Logger } from '../core/logger.ts'
 import type { CloudConfig } from '../core/config/cloud-schema.ts'
 import type { DelayFn } from './backoff.ts'
-import type { StatusStream } from './status.ts'
+import type { CloudStatus, StatusStream } from './status.ts'
 import type { TlsFiles } from './tls-files.ts'
 
 export interface LinkOptions {
@@ -17,7 +17,7 @@ export interface LinkOptions {
   clock: Clock
   log: Logger
   delay: DelayFn
-  status: StatusStream
+  status: StatusStream<CloudStatus>
   tls: TlsFiles
   /** The client is connected (CONNACK accepted); `receiveMaximum` is the broker's limit of in-flight QoS>0 publishes. */
   onConnected: (client: MqttClient, info: { url: string; receiveMaximum: number }) => void

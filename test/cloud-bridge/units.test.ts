@@ -74,7 +74,7 @@ test('config - cloud schema fills defaults and rejects unknown keys everywhere',
 })
 
 test('status - the stream is a typed emitter and an async iterator starting at the current status', async () => {
-  const s = new StatusStream({ type: 'disconnected', reason: 'not started', at: 0 })
+  const s = new StatusStream<any>({ type: 'disconnected', reason: 'not started', at: 0 })
   const seen: string[] = []
   const off = s.on((x) => seen.push(x.type))
   const it = s[Symbol.asyncIterator]()
