@@ -1,5 +1,5 @@
 import { createServer, type Server, type Socket } from 'node:net'
-import type { Duplex } from 'node:stream'
+import { Transform, type Duplex } from 'node:stream'
 import { Aedes } from 'aedes'
 import type { Clock } from '../../core/clock.ts'
 import { RUNTIME_SESSION_PREFIX, type BusHandler, type BusMessage, type LocalBus, type PublishInterceptor } from '../../core/bus.ts'
@@ -11,6 +11,7 @@ import { verifyPassword } from '../../core/passwords.ts'
 import { Acl } from './acl.ts'
 import { addressOf, listenOn } from '../http-listener.ts'
 import { duplexPair } from './duplex-pair.ts'
+import { EmitGate, Turns } from './publish-order.ts'
 import { BrokerMetrics, type RejectReason } from './broker-metrics.ts'
 import type { SessionExpiryStore } from './persistence/index.ts'
 import { SessionExpiry } from './session-expiry.ts'
@@ -49,6 +50,8 @@ class RecentKeys {
 }
 const noop = (): void => {}
 
+interface QueueProbe { awaitingDelivery?: (clientId: string, packet: { brokerId?: string; brokerCounter?: number }) => boolean }
+
 /** Session expiry needs a persistence that records offline times (LevelPersistence); aedes' in-memory one does not. */
 function isSessionExpiryStore (p: unknown): p is SessionExpiryStore {
   return typeof (p as SessionExpiryStore | undefined)?.markOffline === 'function' && typeof (p as SessionExpiryStore).dropSession === 'function'
@@ -76,7 +79,14 @@ export class MqttBroker implements LocalBus {
   readonly metrics: BrokerMetrics
   /** Connections past preConnect and not yet ready, by client id: online for session expiry, not yet in aedes.clients. */
   readonly #attaching = new Map<string, Set<object>>()
+  /** Ordered topics [MQTT-4.6.0-6]: see publish-order.ts. */
+  readonly #turns = new Turns<object>()
+  readonly #emitGate = new EmitGate()
+  /** The source of the runtime's own publishes (LocalBus.publish), ordered like a client's. */
+  readonly #runtimeSource = {}
   #expiry: SessionExpiry | undefined
+  /** Tells whether a queued packet still waits for its first delivery (LevelPersistence does). */
+  readonly #persistence: QueueProbe | undefined
   #server: Server | undefined
   #closed = false
 
@@ -87,6 +97,7 @@ export class MqttBroker implements LocalBus {
     this.#acl = new Acl(opts.config.acl)
     this.#users = new Map(opts.config.users.map((u) => [u.username, u.password]))
     this.metrics = new BrokerMetrics(opts.metrics, () => this.#sample())
+    this.#persistence = opts.persistence as QueueProbe | undefined
     if (isSessionExpiryStore(opts.persistence)) {
       const store = opts.persistence
       this.#expiry = new SessionExpiry({
@@ -110,11 +121,13 @@ export class MqttBroker implements LocalBus {
       maxInflightInbound: opts.config.maxInflight,
       preConnect: (client: any, packet: any, cb: any) => { self!.#preConnect(client, packet, cb) },
       authenticate: (client: any, username: any, password: any, cb: any) => { self!.#authenticate(client, username, password).then((ok) => cb(null, ok), (err) => cb(err, false)) },
-      authorizePublish: (client: any, packet: any, cb: any) => { self!.#authorizePublish(client, packet).then(() => cb(null), (err) => cb(err)) },
+      authorizePublish: (client: any, packet: any, cb: any) => { self!.#authorizePublish(client, packet, cb) },
       authorizeSubscribe: (client: any, sub: any, cb: any) => { cb(null, self!.#authorizeSubscribe(client, sub)) },
     })
     self = new MqttBroker(aedes, opts)
     self.#wire()
+    self.#orderDelivery()
+    self.#markRedeliveries()
     self.#persistBeforePuback()
     await self.#expiry?.start()
     return self
@@ -124,7 +137,7 @@ export class MqttBroker implements LocalBus {
     const a = this.#aedes
     a.on('publish', (packet: any, client: any) => { if (client != null) this.metrics.in(packet.qos) })
     a.on('client', () => { this.metrics.connections.inc() })
-    a.on('clientReady', (client: any) => { this.#attached(client.id, client) })
+    a.on('clientReady', (client: any) => { this.#attached(client.id, client); client._mechaReplayed?.() })
     a.on('clientDisconnect', (client: any) => {
       // A persistent session's client went offline: its session expiry starts now. Not when another connection
       // with this id is taking over (aedes closes the old one while the new one connects [MQTT-3.1.4-2]).
@@ -156,14 +169,54 @@ export class MqttBroker implements LocalBus {
   #persistBeforePuback (): void {
     const a = this.#aedes
     const original = a.publish.bind(a)
+    // Every publish aedes numbers (a new broker counter) is registered with the emit gate under its source,
+    // before aedes starts it: a QoS 0 packet reaches delivery synchronously, inside the call.
+    const numbered = (packet: any, client: any, done: any): void => {
+      const source = client ?? this.#runtimeSource
+      const before: number = a.counter
+      const counter = before + 1
+      this.#emitGate.numbered(source, counter)
+      let ended = false
+      original(packet, client, (err?: Error) => {
+        ended = true
+        this.#emitGate.settled(counter)
+        ;(done ?? noop)(err)
+      })
+      // The packet kept a counter it had (or was refused before aedes numbered it): nothing to wait for.
+      if (!ended && a.counter === before) this.#emitGate.settled(counter)
+    }
     a.publish = (packet: any, client: any, done: any) => {
       if (typeof client === 'function') { done = client; client = null }
       if (packet?.[PUBLISHED] === true) { (done ?? noop)(null); return }
-      original(packet, client, done)
+      numbered(packet, client, done)
     }
     this.#publishNow = (packet: any, client: any) => new Promise<void>((resolve, reject) => {
-      original(packet, client, (err?: Error) => { if (err != null) reject(err); else { packet[PUBLISHED] = true; resolve() } })
+      numbered(packet, client, (err?: Error) => { if (err != null) reject(err); else { packet[PUBLISHED] = true; resolve() } })
     })
+  }
+
+  /**
+   * aedes replays a persistent session's queue on reconnect as stored; a PUBLISH that already has a packet id
+   * was sent before, so its redelivery must carry DUP [MQTT-3.3.1-1] (aedes leaves it 0).
+   */
+  #markRedeliveries (): void {
+    const persistence = this.#aedes.persistence
+    const stream = persistence.outgoingStream.bind(persistence)
+    persistence.outgoingStream = (client: any) => stream(client).pipe(new Transform({
+      objectMode: true,
+      transform (p: any, _enc, next) { next(null, p?.cmd === 'publish' && p.messageId != null && p.dup !== true ? { ...p, dup: true } : p) },
+    }))
+  }
+
+  /** aedes hands a stored packet to delivery through `mq.emit`: the gate releases them in order per source. */
+  #orderDelivery (): void {
+    const mq = this.#aedes.mq
+    const emit = mq.emit.bind(mq)
+    const aedesId: string = this.#aedes.id
+    mq.emit = (packet: any, cb: any) => {
+      const counter = packet?.brokerId === aedesId ? packet.brokerCounter : undefined
+      this.#emitGate.emit(counter, () => { emit(packet, cb) })
+    }
   }
 
   #publishNow: (packet: any, client: any) => Promise<void> = async () => {}
@@ -190,10 +243,23 @@ export class MqttBroker implements LocalBus {
       this.metrics.out(0); d0(p, done)
     }
     client.deliver0 = deliver0
+    // A persistent session's queue is replayed after CONNACK while its subscriptions are already live: a
+    // message published meanwhile would overtake the queued ones [MQTT-4.6.0-6]. Live deliveries wait until
+    // the replay is done (clientReady); those the replay already sent (they were queued too) are skipped.
+    let held: any[] | undefined = packet.clean === false ? [] : undefined
     client.deliverQoS = (p: any, done: any) => {
       if (p.qos === 0) { deliver0(p, done); return }
       if (seen.repeat(p)) { setImmediate(done); return }
+      if (held !== undefined) { held.push(p); setImmediate(done); return }
       this.metrics.out(p.qos); dq(p, done)
+    }
+    client._mechaReplayed = () => {
+      const waiting = held
+      held = undefined
+      for (const p of waiting ?? []) {
+        if (p.brokerId != null && this.#persistence?.awaitingDelivery?.(client.id, p) === false) continue
+        this.metrics.out(p.qos); dq(p, noop)
+      }
     }
     if (this.#expiry === undefined || id === '') { cb(null, true); return }
     // From here until ready or closed this client id is online: a sweep does not drop its session, and a drop
@@ -252,23 +318,41 @@ export class MqttBroker implements LocalBus {
     return true
   }
 
-  async #authorizePublish (client: any, packet: any): Promise<void> {
+  #authorizePublish (client: any, packet: any, cb: (err: Error | null) => void): void {
     const payload: Buffer = packet.payload ?? Buffer.alloc(0)
     if (payload.length > this.#config.maxPayloadBytes) {
       // [MQTT-3.3.5-2] 3.1.1 has no negative ack: the server closes the connection.
       this.#reject('too_large', client?.id, `${payload.length} bytes on ${packet.topic}`)
-      throw new MechaError('MECHA_ERR_MQTT_PAYLOAD_TOO_LARGE', `payload of ${payload.length} bytes exceeds mqtt.maxPayloadBytes (${this.#config.maxPayloadBytes})`)
+      cb(new MechaError('MECHA_ERR_MQTT_PAYLOAD_TOO_LARGE', `payload of ${payload.length} bytes exceeds mqtt.maxPayloadBytes (${this.#config.maxPayloadBytes})`))
+      return
     }
     if (packet.topic.startsWith('$SYS')) {
       this.#reject('acl', client?.id, `publish to ${packet.topic}`)
-      throw new MechaError('MECHA_ERR_MQTT_ACL', 'clients may not publish to $SYS topics')
+      cb(new MechaError('MECHA_ERR_MQTT_ACL', 'clients may not publish to $SYS topics'))
+      return
     }
     if (client != null && !this.#internal.has(client.conn) && !this.#acl.allows({ username: client._mechaUser, clientId: client.id }, 'publish', packet.topic)) {
       this.#reject('acl', client?.id, `publish to ${packet.topic}`)
-      throw new MechaError('MECHA_ERR_MQTT_ACL', `publish to ${packet.topic} denied`)
+      cb(new MechaError('MECHA_ERR_MQTT_ACL', `publish to ${packet.topic} denied`))
+      return
     }
-    await this.#runInterceptors({ topic: packet.topic, payload, qos: packet.qos, retain: packet.retain === true, origin: client?.id })
-    if (packet.qos === 1 && client != null) await this.#publishNow(packet, client)
+    // The interceptors (the cloud outbox) of concurrent packets run at once and finish in any order; what
+    // follows them — the publish that numbers the packet — takes its turn in arrival order (publish-order.ts).
+    const intercepted = this.#interceptors.size === 0 ? undefined : this.#runInterceptors({ topic: packet.topic, payload, qos: packet.qos, retain: packet.retain === true, origin: client?.id })
+    const { before, release } = this.#turns.take(client ?? this.#runtimeSource)
+    const go = (err: unknown): void => {
+      try {
+        if (err !== undefined) { cb(err as Error); return }
+        // QoS 1: stored in full now, before aedes' PUBACK (#persistBeforePuback). QoS 0 and 2: aedes goes on
+        // synchronously inside cb, so its publish (QoS 0) or its incoming store (QoS 2) starts in turn too.
+        if (packet.qos === 1 && client != null) this.#publishNow(packet, client).then(() => { cb(null) }, (e: Error) => { cb(e) })
+        else cb(null)
+      } finally {
+        release()
+      }
+    }
+    if (intercepted === undefined && before === undefined) { go(undefined); return }
+    Promise.allSettled([intercepted, before]).then(([r]) => { go(r.status === 'rejected' ? (r.reason ?? new Error('interceptor failed')) : undefined) }, go)
   }
 
   #authorizeSubscribe (client: any, sub: { topic: string; qos: number }): { topic: string; qos: number } | null {

@@ -11,6 +11,7 @@ import { SubscriptionIndex, TOPIC_OPTIONS } from './subscription-index.ts'
 import type { AedesAsyncPersistence, BrokerPacket, BrokerRef, ClientRef, DroppedSession, SessionExpiryStore, SubscriptionIn, SubscriptionRecord, TopicSubscription } from './types.ts'
 
 const { QlobberTrue } = qlobber
+const noop = (): void => {}
 /** Values fetched per LevelDB round trip while streaming. */
 const READ_CHUNK = 64
 /** Keys deleted per batch when a session is dropped: a queue of a million packets never becomes one batch. */
@@ -42,6 +43,8 @@ export class LevelPersistence implements AedesAsyncPersistence, SessionExpirySto
   readonly #offline: OfflineSessions
   readonly #serial = new KeyedMutex()
   readonly #pending = new Set<Promise<unknown>>()
+  /** Per client, the last outgoingUpdate not yet resolved (see outgoingUpdate). */
+  readonly #updates = new Map<string, Promise<void>>()
   /** The last outgoing sequence number handed out; one counter for all clients keeps each queue ordered. */
   #seq = 0
   #broker: BrokerRef | undefined
@@ -194,7 +197,24 @@ export class LevelPersistence implements AedesAsyncPersistence, SessionExpirySto
    * once PUBREC arrived [MQTT-4.3.3-1]). The index changes at once, as in the reference persistence, so a PUBACK
    * racing this write still finds the packet; the writes to one queued packet are serialised.
    */
-  async outgoingUpdate (client: ClientRef, packet: BrokerPacket): Promise<void> {
+  outgoingUpdate (client: ClientRef, packet: BrokerPacket): Promise<void> {
+    // aedes writes a packet to a persistent client once this resolves: the updates of one client resolve in
+    // the order they were asked for, or two packets would be written in the order their disk writes
+    // finished [MQTT-4.6.0-6]. The writes themselves still overlap.
+    return this.#inClientOrder(client.id, this.#outgoingUpdate(client, packet))
+  }
+
+  #inClientOrder (id: string, work: Promise<void>): Promise<void> {
+    const prev = this.#updates.get(id)
+    if (prev !== undefined) work.catch(noop) // handled here: it rejects `done` once `prev` resolved
+    const done = prev === undefined ? work : prev.then(() => work)
+    const tail = done.then(noop, noop)
+    this.#updates.set(id, tail)
+    void tail.then(() => { if (this.#updates.get(id) === tail) this.#updates.delete(id) })
+    return done
+  }
+
+  async #outgoingUpdate (client: ClientRef, packet: BrokerPacket): Promise<void> {
     this.#assertLive()
     const id = client.id
     const found = this.#outIndex.findForUpdate(id, packet)
@@ -216,6 +236,13 @@ export class LevelPersistence implements AedesAsyncPersistence, SessionExpirySto
       stored.messageId = messageId
       await this.#outgoing.put(key, stored)
     }))
+  }
+
+  /** True while a queued packet has not been sent yet (no packet id given): a replay after reconnect sends it
+   *  otherwise. The broker asks, so a live delivery held back during the replay is not sent twice. */
+  awaitingDelivery (clientId: string, packet: BrokerPacket): boolean {
+    const found = this.#outIndex.findForUpdate(clientId, packet)
+    return found !== undefined && !found.replace && found.entry.messageId === undefined
   }
 
   /** Removes the queued packet with this packet id (its PUBACK or PUBCOMP arrived) and returns it. */
