@@ -1,155 +1,170 @@
 /**
- * Cloud bridge benchmark against its anchor, a mosquitto bridge (`connection` section), in the same run:
- *  - live forwarding msgs/s (QoS 1, publisher → local broker → bridge → cloud mosquitto → consumer),
- *  - drain time of a backlog built while the cloud was down (includes each bridge's reconnect delay),
- *  - messages lost after kill -9 of the process holding the backlog.
- *   node --import tsx bench/cloud-bridge.ts [--n 20000] [--kill 5000]
- * Both local brokers get unlimited queues (mosquitto's default of 1000 would drop most of the backlog).
+ * Cloud bridge benchmark: the runtime (its own process, a `cloud:` forward rule) next to a mosquitto → mosquitto
+ * bridge configured for the same job (persistent session `cleansession false`, QoS 1 out, unlimited
+ * `max_queued_messages`, `restart_timeout 1` as Mecha's 1 s backoff). Each side has its own cloud mosquitto
+ * (persistence on) and a persistent QoS 1 consumer on it. In order, per side:
+ *  1. live forwarding: N QoS 1 publishes (100 in flight) to the local broker, msgs/s until the last reached the cloud;
+ *  2. outage: the cloud stops, a backlog of B messages is published and acked locally, the cloud starts again;
+ *     the time to the first drained message and to the last (both include the bridge's reconnect);
+ *  3. kill -9: the cloud stops, K messages are published and acked, the edge is killed with SIGKILL and started
+ *     again, the cloud returns; messages lost = acked − distinct received. mosquitto has no write-before-ack: it
+ *     runs with `autosave_interval 1` (its persistence file every second), its closest setting.
+ *   node --import tsx bench/cloud-bridge.ts [--smoke] [--n N] [--backlog B] [--kill K]
  */
-import { spawn, type ChildProcess } from 'node:child_process'
-import { writeFile } from 'node:fs/promises'
-import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { LevelStore } from '../core/store/index.ts'
-import { CloudBridge } from '../cloud-bridge/index.ts'
-import { AedesBus } from '../test/helpers/aedes-bus.ts'
-import { Mosquitto, MOSQUITTO_BIN, freePort } from '../test/helpers/mosquitto.ts'
-import { cleanupTmp, tmpDir } from '../test/helpers/tmp.ts'
-import { CloudSubscriber, connectClient, testLogger, waitFor } from '../test/cloud-bridge/helpers.ts'
+import { performance } from 'node:perf_hooks'
+import type { MqttClient } from 'mqtt'
+import { installCleanup, sleep, waitUntil } from './lib/child.ts'
+import { startMecha, type MechaProcess } from './lib/mecha.ts'
+import { BenchMosquitto, mosquittoMissing } from './lib/mosquitto.ts'
+import { connect } from './lib/mqtt-load.ts'
+import { finish, numArg, progress, row, SMOKE, type Row } from './lib/report.ts'
 
-const arg = (name: string, def: string): number => { const i = process.argv.indexOf(`--${name}`); return Number(i >= 0 ? process.argv[i + 1] : def) }
-const N = arg('n', '20000')
-const KILL_N = arg('kill', '5000')
-const FIXTURE = fileURLToPath(new URL('../test/cloud-bridge/fixtures/bridge-process.ts', import.meta.url))
-const TOPIC_FILTER = 'gateways/gw/#'
+installCleanup()
+const N = numArg('n', 20_000, 300)
+const BACKLOG = numArg('backlog', 20_000, 300)
+const KILL_N = numArg('kill', 5000, 200)
+const WAIT_MS = SMOKE ? 20_000 : 180_000
+const DRAIN_MS = SMOKE ? 10_000 : 90_000
+const notes: string[] = []
+const ANCHOR = 'mosquitto → mosquitto bridge'
 
-interface Side {
-  localUrl: string
-  /** Puts the side back after its local broker died. */
-  restartLocal?: () => Promise<void>
-  killLocal?: () => Promise<void>
-  close: () => Promise<void>
-}
-
-async function mecha (cloud: Mosquitto, dataDir: string): Promise<Side> {
-  const store = await LevelStore.create({ dataDir })
-  const bus = await AedesBus.create()
-  const bridge = await CloudBridge.create({
-    nodeId: 'gw', store, bus, log: testLogger(),
-    config: { url: cloud.url, backoff: { minMs: 1000, maxMs: 1000 }, forward: [{ from: 'sensors/#', to: 'gateways/gw/sensors/' }] },
-  })
-  return { localUrl: bus.url, close: async () => { await bridge.close(); await bus.close(); await store.close() } }
-}
-
-async function mosquittoBridge (cloud: Mosquitto): Promise<Side & { child: () => ChildProcess | undefined }> {
-  const dir = await tmpDir('mosq-bridge')
-  const port = await freePort()
-  const conf = join(dir, 'local.conf')
-  await writeFile(conf, [
-    `listener ${port} 127.0.0.1`, 'allow_anonymous true', 'persistence true', `persistence_location ${dir}/`,
-    'max_queued_messages 0', 'log_dest none',
-    ...(process.getuid?.() === 0 ? ['user root'] : []),
-    'connection cloud', `address 127.0.0.1:${cloud.port}`, 'topic sensors/# out 1 "" gateways/gw/', 'restart_timeout 1', 'cleansession false',
-  ].join('\n') + '\n')
-  let child: ChildProcess | undefined
-  const start = async (): Promise<void> => {
-    child = spawn(MOSQUITTO_BIN, ['-c', conf], { stdio: 'ignore' })
-    await waitFor(async () => { try { (await connectClient(`mqtt://127.0.0.1:${port}`, { protocolVersion: 4 })).end(true); return true } catch { return false } }, 10_000, 'local mosquitto')
+/** A persistent QoS 1 consumer on the cloud broker: distinct payloads per phase and when each first arrived. */
+class Consumer {
+  readonly seen = new Map<string, Set<string>>()
+  readonly first = new Map<string, number>()
+  readonly last = new Map<string, number>()
+  client!: MqttClient
+  static async create (url: string, id: string): Promise<Consumer> {
+    const c = new Consumer()
+    c.client = await connect(url, id, { clean: false, reconnectPeriod: 100 })
+    c.client.on('message', (_t, payload) => {
+      const s = payload.toString(); const phase = s.slice(0, s.indexOf('-'))
+      let set = c.seen.get(phase)
+      if (set === undefined) { set = new Set(); c.seen.set(phase, set); c.first.set(phase, performance.now()) }
+      if (!set.has(s)) { set.add(s); c.last.set(phase, performance.now()) }
+    })
+    await c.client.subscribeAsync('gateways/gw/#', { qos: 1 })
+    return c
   }
-  await start()
-  return {
-    localUrl: `mqtt://127.0.0.1:${port}`,
-    child: () => child,
-    restartLocal: start,
-    killLocal: async () => { const c = child; if (c === undefined) return; const done = new Promise((resolve) => c.once('exit', resolve)); c.kill('SIGKILL'); await done },
-    close: async () => { const c = child; if (c !== undefined && c.exitCode === null) { const done = new Promise((resolve) => c.once('exit', resolve)); c.kill('SIGTERM'); await done } },
-  }
+  count (phase: string): number { return this.seen.get(phase)?.size ?? 0 }
+  async close (): Promise<void> { await this.client.endAsync(true).catch(() => {}) }
 }
 
-async function publishAll (url: string, n: number, from = 0): Promise<number> {
-  const pub = await connectClient(url, { protocolVersion: 4 })
-  let acked = 0
-  pub.on('error', () => {})
-  await Promise.all(Array.from({ length: n }, (_, i) => pub.publishAsync(`sensors/s${i % 10}`, String(from + i), { qos: 1 }).then(() => { acked++ }, () => {})))
-  pub.end(true)
+/** Publishes n QoS 1 messages `<phase>-<i>` with 100 in flight; resolves to how many the broker acknowledged. */
+async function publishAll (url: string, phase: string, n: number): Promise<number> {
+  const pub = await connect(url, `pub-${phase}-${process.pid}-${Math.random().toString(16).slice(2, 8)}`)
+  let next = 0; let acked = 0
+  await Promise.all(Array.from({ length: 100 }, async () => {
+    while (next < n) {
+      const i = next++
+      try { await pub.publishAsync(`sensors/s${i % 10}`, `${phase}-${i}`, { qos: 1 }); acked++ } catch {}
+    }
+  }))
+  await pub.endAsync(true).catch(() => {})
   return acked
 }
 
-async function live (name: string, make: (cloud: Mosquitto) => Promise<Side>): Promise<number> {
-  const cloud = await Mosquitto.start()
-  const consumer = await CloudSubscriber.create(cloud.url, TOPIC_FILTER)
-  const side = await make(cloud)
-  await new Promise((resolve) => setTimeout(resolve, 1500)) // both bridges connected
-  const t0 = Date.now()
-  await publishAll(side.localUrl, N)
-  await waitFor(() => consumer.distinct() >= N, 120_000, () => `${name} live ${consumer.distinct()}/${N}`)
-  const rate = N / ((Date.now() - t0) / 1000)
-  await consumer.close(); await side.close(); await cloud.stop()
-  return rate
+interface Edge { localUrl: () => string; output: () => string; kill9: () => Promise<void>; restart: () => Promise<void>; close: () => Promise<void> }
+
+async function mechaEdge (cloud: BenchMosquitto): Promise<Edge> {
+  const config = {
+    id: 'gw',
+    cloud: { url: cloud.url, clientId: 'bench-edge', backoff: { minMs: 1000, maxMs: 1000 }, forward: [{ from: 'sensors/#', to: 'gateways/gw/sensors/', qos: 1 }] },
+  }
+  let m: MechaProcess = await startMecha(config)
+  return {
+    localUrl: () => `mqtt://127.0.0.1:${m.mqttPort}`,
+    output: () => m.child.output(),
+    kill9: async () => { await m.kill9() },
+    restart: async () => { m = await startMecha(config, { dataDir: m.dataDir }) },
+    close: async () => { await m.close() },
+  }
 }
 
-async function drain (name: string, make: (cloud: Mosquitto) => Promise<Side>): Promise<number> {
-  const cloud = await Mosquitto.start()
-  const consumer = await CloudSubscriber.create(cloud.url, TOPIC_FILTER, { clientId: `c-${name}`, clean: false, reconnectPeriod: 100, properties: { sessionExpiryInterval: 3600 } })
-  const side = await make(cloud)
-  await new Promise((resolve) => setTimeout(resolve, 1500))
-  await cloud.stop()
-  await publishAll(side.localUrl, N)
-  const t0 = Date.now()
-  await cloud.startAgain()
-  await waitFor(() => consumer.distinct() >= N, 300_000, () => `${name} drain ${consumer.distinct()}/${N}`)
-  const ms = Date.now() - t0
-  await consumer.close(); await side.close(); await cloud.stop()
-  return ms
+async function mosquittoEdge (cloud: BenchMosquitto): Promise<Edge> {
+  const local = await BenchMosquitto.start({
+    name: 'mosquitto-edge',
+    persistence: true,
+    extra: ['autosave_interval 1', 'connection cloud', `address 127.0.0.1:${cloud.port}`, 'topic sensors/# out 1 "" gateways/gw/',
+      'cleansession false', 'restart_timeout 1', 'notifications false', 'bridge_protocol_version mqttv311'],
+  })
+  return {
+    localUrl: () => local.url,
+    output: () => local.output(),
+    kill9: async () => { await local.kill9() },
+    restart: async () => { await local.startAgain() },
+    close: async () => { await local.close() },
+  }
 }
 
-async function lostAfterKill (name: string, run: (cloud: Mosquitto) => Promise<{ acked: number; restart: () => Promise<void>; close: () => Promise<void> }>): Promise<[number, number]> {
-  const cloud = await Mosquitto.start()
-  const consumer = await CloudSubscriber.create(cloud.url, TOPIC_FILTER, { clientId: `k-${name}`, clean: false, reconnectPeriod: 100, properties: { sessionExpiryInterval: 3600 } })
-  await cloud.stop()
-  const r = await run(cloud)
-  await r.restart()
-  await cloud.startAgain()
-  await waitFor(() => consumer.distinct() >= r.acked, 20_000, 'all').catch(() => {})
-  const lost = r.acked - consumer.distinct()
-  await consumer.close(); await r.close(); await cloud.stop()
-  return [r.acked, lost]
+async function side (who: 'mecha' | 'anchor', make: (cloud: BenchMosquitto) => Promise<Edge>): Promise<Record<string, number>> {
+  const cloud = await BenchMosquitto.start({ name: `cloud-${who}`, persistence: true })
+  const consumer = await Consumer.create(cloud.url, `consumer-${who}`)
+  const edge = await make(cloud)
+  const out: Record<string, number> = {}
+  try {
+    // The link is up once a probe crosses it.
+    await waitUntil(async () => { await publishAll(edge.localUrl(), 'probe', 1); await sleep(200); return consumer.count('probe') > 0 }, 20_000, `${who} bridge link`, 0)
+
+    const t0 = performance.now()
+    await publishAll(edge.localUrl(), 'live', N)
+    await waitUntil(() => consumer.count('live') >= N, WAIT_MS, () => `${who} live ${consumer.count('live')}/${N}`)
+    out.live = N / ((consumer.last.get('live')! - t0) / 1000)
+    progress(`${who}: live ${out.live.toFixed(0)} msgs/s`)
+
+    await cloud.stop()
+    const acked = await publishAll(edge.localUrl(), 'drain', BACKLOG)
+    const t1 = performance.now()
+    await cloud.startAgain()
+    // Bounded: a backlog that does not drain is a result (noted in the table), not a hang.
+    const drained = await waitUntil(() => consumer.count('drain') >= acked, DRAIN_MS, '').then(() => true, () => false)
+    out.first = (consumer.first.get('drain') ?? NaN) - t1
+    out.drain = drained ? consumer.last.get('drain')! - t1 : NaN
+    out.drainRate = drained ? acked / ((consumer.last.get('drain')! - consumer.first.get('drain')!) / 1000) : NaN
+    if (!drained) notes.push(`${who === 'mecha' ? 'Mecha' : 'mosquitto'} drained ${consumer.count('drain')} of ${acked} within ${DRAIN_MS / 1000} s`)
+    progress(`${who}: ${consumer.count('drain')}/${acked} backlog drained in ${out.drain.toFixed(0)} ms, first after ${out.first.toFixed(0)} ms`)
+
+    await cloud.stop()
+    out.killAcked = await publishAll(edge.localUrl(), 'kill', KILL_N)
+    await edge.kill9()
+    await edge.restart()
+    await cloud.startAgain()
+    // Until everything acked arrived, or nothing new came for a while (bounded either way).
+    let lastCount = -1; let stillSince = performance.now()
+    await waitUntil(() => {
+      const c = consumer.count('kill')
+      if (c !== lastCount) { lastCount = c; stillSince = performance.now() }
+      return c >= out.killAcked! || performance.now() - stillSince > (SMOKE ? 4000 : 10_000)
+    }, DRAIN_MS, `${who} after kill -9`).catch(() => {})
+    out.lost = out.killAcked - consumer.count('kill')
+    progress(`${who}: lost ${out.lost} of ${out.killAcked} after kill -9`)
+  } catch (err) {
+    progress(`${who} failed; edge output:\n${edge.output().slice(-3000)}\ncloud output:\n${cloud.output().slice(-2000)}`)
+    throw err
+  } finally {
+    await consumer.close()
+    await edge.close()
+    await cloud.close()
+  }
+  return out
 }
 
 async function main (): Promise<void> {
-  const rows: Array<[string, string, string, string]> = []
-  const liveM = await live('mecha', async (c) => await mecha(c, await tmpDir('bench-live')))
-  const liveQ = await live('mosquitto', mosquittoBridge)
-  rows.push(['live forwarding (msgs/s, QoS 1)', liveM.toFixed(0), liveQ.toFixed(0), (liveM / liveQ).toFixed(2)])
-  const drainM = await drain('mecha', async (c) => await mecha(c, await tmpDir('bench-drain')))
-  const drainQ = await drain('mosquitto', mosquittoBridge)
-  rows.push([`drain ${N} backlog (ms, incl. reconnect)`, String(drainM), String(drainQ), (drainQ / drainM).toFixed(2)])
-
-  const [ackM, lostM] = await lostAfterKill('mecha', async (cloud) => {
-    const dataDir = await tmpDir('bench-k9')
-    const env = { dataDir, nodeId: 'gw', config: { url: cloud.url, backoff: { minMs: 200, maxMs: 500 }, forward: [{ from: 'sensors/#', to: 'gateways/gw/sensors/' }] } }
-    const host = async (): Promise<{ child: ChildProcess; port: number }> => {
-      const child = spawn(process.execPath, ['--import', 'tsx', FIXTURE], { env: { ...process.env, MECHA_TEST_BRIDGE: JSON.stringify(env) }, stdio: ['ignore', 'pipe', 'inherit'] })
-      const port = await new Promise<number>((resolve) => { child.stdout!.on('data', (d: Buffer) => { const m = /READY (\d+)/.exec(d.toString()); if (m !== null) resolve(Number(m[1])) }) })
-      return { child, port }
-    }
-    const first = await host()
-    const acked = await publishAll(`mqtt://127.0.0.1:${first.port}`, KILL_N)
-    first.child.kill('SIGKILL')
-    let second: ChildProcess | undefined
-    return { acked, restart: async () => { second = (await host()).child }, close: async () => { second?.kill('SIGTERM') } }
-  })
-  const [ackQ, lostQ] = await lostAfterKill('mosquitto', async (cloud) => {
-    const side = await mosquittoBridge(cloud)
-    const acked = await publishAll(side.localUrl, KILL_N)
-    await side.killLocal!()
-    return { acked, restart: side.restartLocal!, close: side.close }
-  })
-  rows.push([`lost after kill -9 (of ${KILL_N} acked)`, `${lostM} of ${ackM}`, `${lostQ} of ${ackQ}`, '-'])
-
-  console.log('\n| cloud bridge | mecha | mosquitto bridge | ratio (mecha better > 1) |\n|---|---|---|---|')
-  for (const r of rows) console.log(`| ${r.join(' | ')} |`)
-  await cleanupTmp()
+  const missing = mosquittoMissing()
+  if (missing !== undefined) {
+    // Both sides need mosquitto as the cloud broker: nothing can run.
+    for (const metric of ['live forwarding', 'backlog drain']) row({ bench: 'cloud-bridge', metric, unit: '', better: 'higher', anchorName: ANCHOR, skip: missing, anchorSkip: missing })
+    finish(); return
+  }
+  const m = await side('mecha', mechaEdge)
+  const a = await side('anchor', mosquittoEdge)
+  const base: Pick<Row, 'bench' | 'anchorName'> = { bench: 'cloud-bridge', anchorName: ANCHOR }
+  row({ ...base, metric: `live forwarding, QoS 1 (${N} msgs)`, unit: 'msgs/s', better: 'higher', mecha: m.live, anchor: a.live })
+  row({ ...base, metric: `${BACKLOG}-msg backlog: time to first drained msg`, unit: 'ms', better: 'lower', mecha: m.first, anchor: a.first, note: 'from the cloud restart; includes the reconnect' })
+  row({ ...base, metric: `${BACKLOG}-msg backlog: drain time`, unit: 'ms', better: 'lower', mecha: m.drain, anchor: a.drain, note: ['from the cloud restart to the last message', ...notes].join('; ') })
+  row({ ...base, metric: `${BACKLOG}-msg backlog: drain rate`, unit: 'msgs/s', better: 'higher', mecha: m.drainRate, anchor: a.drainRate, note: 'first to last drained message' })
+  row({ ...base, metric: `lost after kill -9 during the outage (${KILL_N} sent)`, unit: 'msgs', better: 'lower', mecha: m.lost, anchor: a.lost, note: `acked: Mecha ${m.killAcked}, mosquitto ${a.killAcked}; mosquitto autosave_interval 1` })
+  finish()
 }
 
 await main()

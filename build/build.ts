@@ -2,7 +2,8 @@
  * `npm run build`: the single executables `dist/mecha-linux-x64` and `dist/mecha-linux-arm64` (each with a
  * `.sha256`), and `dist/bundle.cjs` (the host target's bundle, runnable with `node`).
  *
- * For each target: esbuild bundle → SEA blob made by the host's Node of the pinned version (with the target's
+ * First the web UI (edge/ui/dev-bundle.ts: edge/ui/app → edge/ui/static/gen, embedded below). For each
+ * target: esbuild bundle → SEA blob made by the host's Node of the pinned version (with the target's
  * native addons and the UI files as assets) → the official Node binary of that version from the npm package
  * `node-linux-<arch>`, stripped → blob injected → smoke-run (`version --json`, under qemu for the other arch).
  * Reaches nothing but the npm registry, and that only until build/cache holds the pinned packages.
@@ -23,6 +24,7 @@ import { prebuildsFor } from './prebuilds.ts'
 import { makeBlob } from './sea-blob.ts'
 import { ARCHES, hostArch, runnerFor, target, type Arch, type Target } from './targets.ts'
 import { CACHE_DIR } from './fetch.ts'
+import { bundleUi } from '../edge/ui/dev-bundle.ts'
 
 export const DIST = join(ROOT, 'dist')
 
@@ -121,6 +123,9 @@ async function main (): Promise<void> {
   mkdirSync(DIST, { recursive: true })
   const stamp = { commit: commitId(), builtAt: new Date().toISOString() }
   step(`building ${arches.map((a) => `mecha-${target(a).name}`).join(', ')} with Node ${NODE_VERSION}, commit ${stamp.commit}`)
+  // The web UI first (edge/ui/app → edge/ui/static/gen), so the blob embeds the bundle of these sources.
+  const ui = await bundleUi()
+  step(`web UI: ${ui.files.join(', ')} ${mib(ui.bytes)}`)
   const hostNode = officialNode(target(hostArch()))
   // The pinned Node's module ABI (137 for Node 24) picks cbor-extract's `node.abi137` prebuild.
   const abi = spawnSync(hostNode, ['-p', 'process.versions.modules'], { encoding: 'utf8' }).stdout?.trim() ?? ''

@@ -7,6 +7,7 @@ import { connect, type IClientOptions, type MqttClient } from 'mqtt'
 import type { Clock } from '../core/clock.ts'
 import type { Logger } from '../core/logger.ts'
 import type { CloudConfig } from '../core/config/cloud-schema.ts'
+import { Backoff } from '../core/backoff.ts'
 import type { DelayFn } from './backoff.ts'
 import type { CloudStatus, StatusStream } from './status.ts'
 import type { TlsFiles } from './tls-files.ts'
@@ -43,14 +44,14 @@ export class Link {
   #client: MqttClient | undefined
   #connected = false
   #urlIndex = 0
-  #attempt = 0
-  #previousDelay = 0
+  readonly #backoff: Backoff
   #timer: unknown
   #closed = false
   #lastError: { reason: string; code?: number } | undefined
 
   constructor (o: LinkOptions) {
     this.#o = o
+    this.#backoff = new Backoff(o.delay)
     this.#urls = [o.config.url, ...o.config.fallbackUrls]
   }
 
@@ -67,8 +68,7 @@ export class Link {
     const client = this.#client
     if (client === undefined) { this.#connect(); return }
     this.#lastError = { reason }
-    this.#attempt = 0
-    this.#previousDelay = 0
+    this.#backoff.reset()
     this.#drop(client, true)
   }
 
@@ -77,7 +77,7 @@ export class Link {
     this.#timer = undefined
     const url = this.#urls[this.#urlIndex]
     const cfg = this.#o.config
-    this.#o.status.emit({ type: 'connecting', url, attempt: this.#attempt + 1, at: this.#o.clock.now() })
+    this.#o.status.emit({ type: 'connecting', url, attempt: this.#backoff.attempt + 1, at: this.#o.clock.now() })
     const tls = this.#o.tls.current
     const opts: IClientOptions = {
       protocolVersion: cfg.protocolVersion,
@@ -112,8 +112,7 @@ export class Link {
       if (this.#client !== client) return
       wasConnected = true
       this.#connected = true
-      this.#attempt = 0
-      this.#previousDelay = 0
+      this.#backoff.reset()
       this.#o.status.emit({ type: 'connected', url, protocolVersion: cfg.protocolVersion, at: this.#o.clock.now() })
       const receiveMaximum = connack.properties?.receiveMaximum ?? 65535
       this.#o.onConnected(client, { url, receiveMaximum })
@@ -160,11 +159,9 @@ export class Link {
     if (this.#closed) return
     // After a working connection dropped, try the primary again; after a failed attempt, the next URL.
     this.#urlIndex = wasConnected ? 0 : (this.#urlIndex + 1) % this.#urls.length
-    this.#attempt++
-    const delayMs = Math.max(0, this.#o.delay(this.#attempt, this.#previousDelay))
-    this.#previousDelay = delayMs
+    const delayMs = this.#backoff.next()
     const now = this.#o.clock.now()
-    this.#o.status.emit({ type: 'backoff', attempt: this.#attempt, delayMs, nextAttemptAt: now + delayMs, at: now })
+    this.#o.status.emit({ type: 'backoff', attempt: this.#backoff.attempt, delayMs, nextAttemptAt: now + delayMs, at: now })
     this.#timer = this.#o.clock.setTimeout(() => { this.#connect() }, delayMs)
   }
 

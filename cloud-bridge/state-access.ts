@@ -1,23 +1,12 @@
 /**
- * The seam between the cloud bridge and the state layer for shadow sync. The state layer implements it (the
- * lead's `state.level` store); `NamespaceStateAccess` is a small implementation over one Namespace, for tests and
+ * The state layer as the cloud bridge's shadow sync sees it (the interface lives in core, so edge implements
+ * it without importing the bridge); `NamespaceStateAccess` is a small implementation over one Namespace, for tests and
  * for runtimes without a state layer.
  */
 import type { Namespace } from '../core/store/index.ts'
 
-export interface DesiredDocument { version: number; state: Record<string, unknown> }
-
-export interface StateAccess {
-  /** Calls `fn` after each committed change of a key starting with `prefix`; `value` is undefined for a delete. */
-  watch(prefix: string, fn: (key: string, value: unknown) => void): () => void
-  get(key: string): Promise<unknown>
-  /**
-   * Applies a desired document atomically when its version is newer than the last one applied, and records
-   * that version in the same write; returns false (changing nothing) for an older or equal version.
-   * A `null` value deletes the key.
-   */
-  applyDesired(doc: DesiredDocument): Promise<boolean>
-}
+export type { DesiredDocument, StateAccess } from '../core/state/shadow.ts'
+import type { DesiredDocument, StateAccess } from '../core/state/shadow.ts'
 
 const VERSION_KEY = 'desired-version'
 

@@ -31,10 +31,11 @@ export interface Logger {
   isLevelEnabled(level: LogLevel): boolean
 }
 
-export function createLogger (opts: LoggerOptions = {}, bindings: Record<string, unknown> = {}): Logger {
+export function createLogger (opts: LoggerOptions = {}, bindings: Record<string, unknown> = {}, shared?: { level: LogLevel }): Logger {
   const pretty = opts.pretty ?? process.stderr.isTTY === true
   const write = opts.write ?? ((line: string) => { process.stderr.write(line + '\n') })
-  const state = { level: opts.level ?? 'info' }
+  // Children share their root's level: a hot reload that changes log.level reaches every part's logger.
+  const state = shared ?? { level: opts.level ?? 'info' }
   const emit = (level: Exclude<LogLevel, 'silent'>) => (objOrMsg: unknown, msg?: string): void => {
     if (LEVELS[level] < LEVELS[state.level]) return
     let fields: Record<string, unknown> = {}
@@ -56,7 +57,7 @@ export function createLogger (opts: LoggerOptions = {}, bindings: Record<string,
     trace: emit('trace'),
     silent: () => {},
     child: (more) => {
-      const child = createLogger({ ...opts, pretty, write, level: state.level }, { ...bindings, ...more })
+      const child = createLogger({ ...opts, pretty, write }, { ...bindings, ...more }, state)
       return child
     },
     isLevelEnabled: (l) => LEVELS[l] >= LEVELS[state.level],

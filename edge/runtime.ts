@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto'
 import { resolve } from 'node:path'
 import type { FastifyRequest } from 'fastify'
-import { componentMetadata, type MechaConfig } from '../core/config/index.ts'
-import { MechaError } from '../core/errors.ts'
+import { componentMetadata, parseConfig, type ConfigProblem, type MechaConfig } from '../core/config/index.ts'
+import { MechaError, isMechaError } from '../core/errors.ts'
 import { Lifecycle } from '../core/lifecycle.ts'
 import type { Logger } from '../core/logger.ts'
 import { Metrics } from '../core/metrics.ts'
@@ -20,21 +20,49 @@ import { callerByToken } from './api/token.ts'
 import { MqttBroker } from './broker/index.ts'
 import { LevelPersistence } from './broker/persistence/index.ts'
 import { invokeRoutes } from './invoke/index.ts'
+import { jobRoutes } from './api/routes/jobs.ts'
+import { JobScheduler } from '../core/jobs/index.ts'
+import { deliverJob } from './jobs-delivery.ts'
 import { MetricsServer } from './metrics-server.ts'
 import { PubsubMetrics, SubscriptionManager, publishRoutes, pubsubNames } from './pubsub/index.ts'
 import { ShadowedStateStore } from './state/shadow-access.ts'
 import { UiServer } from './ui/server.ts'
+import { componentsOf, createAdminBackend, partsOf } from './admin-backend.ts'
+import type { AdminComponent, AdminStatusEvent, PartStatus } from './admin/backend.ts'
+import { BindingRegistry } from '../core/bindings/registry.ts'
+import type { BindingComponent } from '../core/bindings/index.ts'
+import { builtinBindings } from '../devices/index.ts'
+import { BindingHost } from './bindings/index.ts'
+import { BindingAppRouter } from './bindings/app-routing.ts'
+import { registerBindingMetrics, registerCloudMetrics } from './root/metrics.ts'
+import { bindingRoutes } from './api/routes/bindings.ts'
+import { bindingCapabilities, bindingComponents } from './bindings/components.ts'
+import { bindingExtended, cloudExtended } from './root/metadata-extended.ts'
+import { SystemdNotifier } from '../core/supervisor/watchdog.ts'
+import { diffConfig, type HotPart } from './reload/diff.ts'
+import { mergeRestartBound, type ReloadOutcome, type ReloadResult } from './reload/merge.ts'
+import { readConfigFile } from './reload/config-file.ts'
 import { BUILD, VERSION } from './version.ts'
 
 const STATE_CAPABILITIES = ['ETAG', 'TRANSACTIONAL', 'TTL', 'QUERY_API']
 
 export type Phase = 'starting' | 'running' | 'stopping' | 'stopped'
 
+/**
+ * The component types this build implements beyond the built-in state and pub/sub: the device bindings of
+ * devices/, each validating its own metadata. `mecha check`, `mecha run` and every reload use this one.
+ */
+export const componentCatalog = new BindingRegistry(builtinBindings)
+
 export interface RuntimeOptions {
   config: MechaConfig
   log: Logger
   /** Called once the runtime has stopped because of `POST /v1.0/shutdown`. */
   onShutdownRequest?: () => void
+  /** The config file it runs from (reloads read it again); undefined when it runs on defaults. */
+  configFile?: string
+  /** What the command line overrides in every config read (`--data-dir`). */
+  overrides?: { dataDir?: string }
 }
 
 export interface Addresses { mqtt?: { host: string; port: number }; api?: { host: string; port: number }; ui?: { host: string; port: number }; metrics?: { host: string; port: number } }
@@ -43,8 +71,10 @@ export interface Addresses { mqtt?: { host: string; port: number }; api?: { host
  * The composition root: creates every part in order (store → broker → API → UI → metrics → …) and hands each
  * only the core interfaces it needs; stops them in reverse. The only module that knows all the parts.
  */
+export type { ReloadOutcome, ReloadResult } from './reload/merge.ts'
+
 export class Runtime {
-  readonly config: MechaConfig
+  #config: MechaConfig
   readonly log: Logger
   readonly metrics = new Metrics()
   readonly addresses: Addresses = {}
@@ -57,19 +87,34 @@ export class Runtime {
   store!: Store
   broker!: MqttBroker
   readonly stateStores = new Map<string, StateStore>()
+  /** The plain state stores by name (stateStores holds the shadowed one where the cloud syncs state). */
+  readonly #plainStores = new Map<string, StateStore>()
   cloud: CloudBridge | undefined
+  #api: ApiServer | undefined
+  #jobs: JobScheduler | undefined
+  #bindings: BindingHost | undefined
+  #watchdog: SystemdNotifier | undefined
+  readonly #startedAt = Date.now()
+  /** Input bindings to apps; they wait while an app fails its probes (subscriptions pause in the manager). */
+  readonly #bindingApps: BindingAppRouter
+  readonly #statusListeners = new Set<(e: AdminStatusEvent) => void>()
+  /** One reload at a time; each waits for the one before. */
+  #reloading: Promise<unknown> = Promise.resolve()
   supervisor!: Supervisor
   subscriptions!: SubscriptionManager
   readonly pubsubMetrics = new PubsubMetrics(this.metrics)
 
   private constructor (opts: RuntimeOptions) {
     this.#opts = opts
-    this.config = opts.config
+    this.#config = opts.config
     this.log = opts.log
     this.#lifecycle = new Lifecycle(opts.log)
+    this.#bindingApps = new BindingAppRouter(() => this.#config, opts.log.child({ part: 'bindings' }))
   }
 
   get phase (): Phase { return this.#phase }
+  /** The config in force (the last one applied by a reload). */
+  get config (): MechaConfig { return this.#config }
 
   static async start (opts: RuntimeOptions): Promise<Runtime> {
     const rt = new Runtime(opts)
@@ -90,6 +135,10 @@ export class Runtime {
     this.metrics.gauge({ name: 'mecha_store_bytes', help: 'approximate size of the LevelDB store on disk', collect: async function () { this.set(await store.approximateSize()) } })
 
     await this.#startStateStores()
+    // Jobs (Dapr's Jobs API) are kept in the store; they fire once the apps run (started last, below).
+    this.#jobs = await this.#lifecycle.start('jobs', () => JobScheduler.create({
+      namespace: store.namespace('jobs'), log: log.child({ part: 'jobs' }), deliver: (job) => deliverJob(job, this.#config.apps, this.#config.id),
+    }))
 
     // Stopped after the broker (reverse order): destroy waits for the broker's last writes, then the store closes.
     const persistence = await this.#lifecycle.start('broker-persistence', () => LevelPersistence.create(this.store.namespace('broker')))
@@ -100,26 +149,36 @@ export class Runtime {
     this.addresses.mqtt = await this.broker.listen()
 
     for (const app of config.apps) if (app.command !== undefined) this.#appTokens.set(randomBytes(24).toString('base64url'), app.id)
-    const api = await this.#lifecycle.start('api', () => ApiServer.create(
+    const api = this.#api = await this.#lifecycle.start('api', () => ApiServer.create(
       { host: config.api.host, port: config.api.port, token: config.api.token, maxBodyBytes: config.api.maxBodyBytes, log: log.child({ part: 'api' }), appTokens: this.#appTokens },
       this.#routes(),
     ))
     this.addresses.api = await api.listen()
 
     if (config.ui.enabled) {
-      const ui = await this.#lifecycle.start('ui', async () => new UiServer({ host: config.ui.host, port: config.ui.port, log: log.child({ part: 'ui' }), broker: this.broker, version: VERSION }))
+      const ui = await this.#lifecycle.start('ui', () => UiServer.create({
+        host: config.ui.host, port: config.ui.port, log: log.child({ part: 'ui' }), broker: this.broker, version: VERSION,
+        dataDir,
+        backend: this.#adminBackend(),
+        // MQTT over WebSocket needs an admin session unless the broker has users of its own to check.
+        requireSessionForMqtt: config.mqtt.users.length === 0,
+        tls: config.ui.tls,
+        session: config.ui.session,
+      }))
       this.addresses.ui = await ui.listen()
     }
     if (config.metrics.enabled) {
       const ms = await this.#lifecycle.start('metrics', async () => new MetricsServer({ host: config.metrics.host, port: config.metrics.port, metrics: this.metrics }))
       this.addresses.metrics = await ms.listen()
     }
+    // Device bindings publish on the bus and call apps; each type's driver loads only when a component uses it.
+    this.#bindings = await this.#lifecycle.start('bindings', () => BindingHost.create({
+      registry: componentCatalog, bus: this.broker, log: log.child({ part: 'bindings' }), deliverToApp: this.#bindingApps.deliver,
+    }, bindingComponents(config)))
+    registerBindingMetrics(this.metrics, () => this.#bindings)
     // Subscriptions before the apps (their sessions queue from now on); stopped after the apps, before the broker.
-    this.subscriptions = await this.#lifecycle.start('subscriptions', () => SubscriptionManager.create({
-      connect: () => this.broker.connectInternal(), bus: this.broker, config, log: log.child({ part: 'pubsub' }), pubsubMetrics: this.pubsubMetrics,
-      // Which subscription sessions exist, so ones no app wants any more are ended after a restart too.
-      registry: this.store.namespace('pubsub'),
-    }))
+    this.#lifecycle.add('subscriptions', async () => { await this.subscriptions?.close() })
+    this.subscriptions = await this.#openSubscriptions(config)
     // Apps last: they expect the API (and the broker) to answer as soon as they start.
     this.supervisor = await this.#lifecycle.start('apps', async () => new Supervisor({
       apps: config.apps,
@@ -129,61 +188,250 @@ export class Runtime {
         return {}
       },
       log: log.child({ part: 'apps' }),
+      dataDir,
+      metrics: this.metrics,
     }))
     this.supervisor.on('up', (app) => { this.subscriptions.appStarted(app) })
     this.supervisor.on('down', (app) => { this.subscriptions.appStopped(app) })
+    // Dapr's app-health semantics: while an app fails its probes it gets no deliveries, then the backlog.
+    this.supervisor.on('unhealthy', (app) => { this.subscriptions.appStopped(app); this.#bindingApps.pause(app.id) })
+    this.supervisor.on('healthy', (app) => { this.subscriptions.appStarted(app); this.#bindingApps.resume(app.id) })
+    this.supervisor.on('state', (st: { id?: string }) => { if (st?.id !== undefined) this.#emitStatus(`apps.${st.id}`, st as unknown as PartStatus) })
     this.supervisor.start()
+    this.#jobs.start()
+    this.cloud?.statusStream.on((st) => { this.#emitStatus('cloud', st) })
     this.#phase = 'running'
     log.info({ id: config.id, version: VERSION, dataDir, ...flatAddresses(this.addresses), ms: Date.now() - started }, 'mecha is running')
+    // systemd (Type=notify): ready now, then watchdog pings while the runtime serves.
+    this.#watchdog = await SystemdNotifier.create({ log: log.child({ part: 'systemd' }), healthy: () => this.#phase === 'running' })
+    await this.#watchdog.ready('serving')
+    this.#watchdog.start()
   }
 
   /** The built-in `statestore` and every `state.level` component, each in its own namespace. */
   async #startStateStores (): Promise<void> {
-    const docs = [
-      { name: 'statestore', metadata: {} as Record<string, string> },
-      ...this.config.components.filter((c) => c.spec.type === 'state.level').map((c) => ({ name: c.metadata.name, metadata: componentMetadata(c) })),
-    ]
+    // Whatever stores exist at stop are closed then (a reload may have added or removed some).
+    this.#lifecycle.add('state', async () => {
+      for (const store of this.#plainStores.values()) await store.close()
+      this.#plainStores.clear()
+      this.stateStores.clear()
+    })
+    await this.#applyStateStores(this.#config)
+  }
+
+  /** Opens added `state.level` stores, closes removed ones, reopens changed ones (keyPrefix). */
+  async #applyStateStores (config: MechaConfig): Promise<void> {
+    const docs = new Map<string, Record<string, string>>([['statestore', {}]])
+    for (const c of config.components) if (c.spec.type === 'state.level') docs.set(c.metadata.name, componentMetadata(c))
     const root = this.store.namespace('state')
-    for (const doc of docs) {
-      const store = await this.#lifecycle.start(`state:${doc.name}`, () => LevelStateStore.create({
-        namespace: root.namespace(doc.name),
-        name: doc.name,
-        keyPrefix: doc.metadata.keyPrefix,
-        logger: this.log.child({ part: 'state', store: doc.name }),
-      }))
-      this.stateStores.set(doc.name, store)
+    for (const [name, store] of this.#plainStores) {
+      const wanted = docs.get(name)
+      if (wanted !== undefined && wanted.keyPrefix === this.#storePrefixes.get(name)) continue
+      await store.close()
+      this.#plainStores.delete(name)
+      this.#storePrefixes.delete(name)
     }
+    for (const [name, metadata] of docs) {
+      if (this.#plainStores.has(name)) continue
+      const store = await LevelStateStore.create({
+        namespace: root.namespace(name),
+        name,
+        keyPrefix: metadata.keyPrefix,
+        logger: this.log.child({ part: 'state', store: name }),
+      })
+      this.#plainStores.set(name, store)
+      this.#storePrefixes.set(name, metadata.keyPrefix)
+    }
+    this.#publishStores()
+  }
+
+  readonly #storePrefixes = new Map<string, string | undefined>()
+  #shadow: { name: string; store: StateStore } | undefined
+
+  /** What the API sees: the plain stores, with the one the cloud syncs replaced by its shadowing wrapper. */
+  #publishStores (): void {
+    this.stateStores.clear()
+    for (const [name, store] of this.#plainStores) this.stateStores.set(name, this.#shadow?.name === name ? this.#shadow.store : store)
   }
 
   async #startCloud (): Promise<void> {
-    const cloud = this.config.cloud
-    if (cloud === undefined) return
+    await this.#openCloud(this.#config)
+    this.#lifecycle.add('cloud', async () => { await this.#closeCloud() })
+    registerCloudMetrics(this.metrics, () => this.cloud)
+  }
+
+  async #openCloud (config: MechaConfig): Promise<void> {
+    const cloud = config.cloud
+    this.#shadow = undefined
+    if (cloud === undefined) { this.#publishStores(); return }
     let stateAccess: StateAccess | undefined
     if (cloud.stateSync !== undefined) {
-      const target = this.stateStores.get(cloud.stateSync.store)
+      const target = this.#plainStores.get(cloud.stateSync.store)
       if (target === undefined) throw new MechaError('MECHA_ERR_CONFIG_INVALID', `cloud.stateSync.store: no state store "${cloud.stateSync.store}"`)
       const shadowed = new ShadowedStateStore(target)
-      this.stateStores.set(cloud.stateSync.store, shadowed)
+      this.#shadow = { name: cloud.stateSync.store, store: shadowed }
       stateAccess = shadowed.access()
     }
-    this.cloud = await this.#lifecycle.start('cloud', () => CloudBridge.create({
-      config: cloud, nodeId: this.config.id, store: this.store, bus: this.broker, log: this.log.child({ part: 'cloud' }), stateAccess,
-    }))
+    this.#publishStores()
+    this.cloud = await CloudBridge.create({
+      config: cloud, nodeId: config.id, store: this.store, bus: this.broker, log: this.log.child({ part: 'cloud' }), stateAccess,
+    })
+  }
+
+  async #closeCloud (): Promise<void> {
     const bridge = this.cloud
-    this.metrics.gauge({ name: 'mecha_cloud_connected', help: '1 while the cloud link is up', collect () { this.set(bridge.snapshot().connected ? 1 : 0) } })
-    this.metrics.gauge({
-      name: 'mecha_cloud_outbox_messages',
-      help: 'the outbox ledger: accepted = delivered + dropped + queued',
-      labelNames: ['kind'],
-      collect () {
-        const l = bridge.ledger()
-        this.set({ kind: 'accepted' }, l.accepted); this.set({ kind: 'delivered' }, l.delivered); this.set({ kind: 'queued' }, l.queued)
-        this.set({ kind: 'rejected_new' }, l.rejectedNew)
-        for (const [reason, n] of Object.entries(l.dropped)) this.set({ kind: `dropped_${reason}` }, n)
+    this.cloud = undefined
+    await bridge?.close()
+  }
+
+  /**
+   * A changed cloud link: the old one closes (its outbox stays on disk) and the new one opens on the same
+   * outbox. Meanwhile every publish waits in an interceptor, before its ack, and goes on to the new link's
+   * outbox interceptor once that is registered (the broker runs interceptors added while one waits): no
+   * acknowledged publish on a forwarded topic misses the outbox.
+   */
+  async #reloadCloud (next: MechaConfig): Promise<void> {
+    let release!: () => void
+    const held = new Promise<void>((resolve) => { release = resolve })
+    const off = this.broker.intercept(() => held)
+    try {
+      await this.#closeCloud()
+      await this.#openCloud(next)
+    } finally {
+      release()
+      off()
+    }
+  }
+
+  #openSubscriptions (config: MechaConfig): Promise<SubscriptionManager> {
+    return SubscriptionManager.create({
+      connect: () => this.broker.connectInternal(), bus: this.broker, config, log: this.log.child({ part: 'pubsub' }), pubsubMetrics: this.pubsubMetrics,
+      // Which subscription sessions exist, so ones no app wants any more are ended after a restart too.
+      registry: this.store.namespace('pubsub'),
+    })
+  }
+
+  /**
+   * Subscriptions changed (documents, pub/subs, or the apps they deliver to): the manager is made anew from
+   * the new config. Every subscription is a persistent MQTT session, so what is published meanwhile queues
+   * and is delivered after; the sessions no app wants any more are ended by the new manager.
+   */
+  async #reloadSubscriptions (next: MechaConfig): Promise<void> {
+    const prev = this.subscriptions
+    await prev.close()
+    this.subscriptions = await this.#openSubscriptions(next)
+    for (const a of this.supervisor?.status() ?? []) if (a.state.type === 'running') this.subscriptions.appStarted(a.id)
+  }
+
+  /**
+   * Hot reload (SIGHUP, the watched config file, the admin API): applies what changed between the config in
+   * force and `next` (already parsed and validated), part by part in dependency order, touching nothing
+   * else: connected MQTT clients stay, queued messages stay. Settings bound at start are reported in
+   * `restartRequired` and not applied. If a part fails, the parts already changed go back to the previous
+   * config and the previous config stays in force. Reloads run one at a time.
+   */
+  reconfigure (next: MechaConfig): Promise<ReloadResult> {
+    const run = this.#reloading.then(() => this.#reconfigure(next))
+    this.#reloading = run.catch(() => {})
+    return run
+  }
+
+  async #reconfigure (next: MechaConfig): Promise<ReloadResult> {
+    if (this.#phase !== 'running') throw new MechaError('MECHA_ERR_NOT_READY', `cannot reload while ${this.#phase}`)
+    const started = Date.now()
+    const prev = this.#config
+    const diff = diffConfig(prev, next)
+    // What a restart would apply stays as it is now, so the config in force is the old one for those keys.
+    const applied = mergeRestartBound(prev, next, diff.restartRequired)
+    const done: HotPart[] = []
+    try {
+      for (const part of diff.parts) {
+        await this.#applyPart(part, applied, prev)
+        done.push(part)
+      }
+    } catch (err) {
+      this.log.error({ err, part: diff.parts[done.length], changes: diff.changes }, 'reload failed: rolling back')
+      for (const part of [...done, diff.parts[done.length]].reverse()) {
+        try { await this.#applyPart(part, prev, applied) } catch (e) { this.log.error({ err: e, part }, 'rollback of a part failed') }
+      }
+      throw new MechaError('MECHA_ERR_RELOAD_FAILED', `reload failed in ${diff.parts[done.length]}: ${(err as Error).message}; the previous config stays in force`, { cause: err })
+    }
+    this.#config = applied
+    const ms = Date.now() - started
+    this.log.info({ changes: diff.changes, restartRequired: diff.restartRequired, ms }, diff.changes.length === 0 ? 'reload: nothing changed' : 'reloaded')
+    return { changes: diff.changes, restartRequired: diff.restartRequired, parts: diff.parts, ms }
+  }
+
+  async #applyPart (part: HotPart, next: MechaConfig, prev: MechaConfig): Promise<void> {
+    switch (part) {
+      case 'log': this.log.level = next.log.level; return
+      case 'mqtt': this.broker.reconfigure(next.mqtt); return
+      case 'api': this.#api?.setToken(next.api.token); return
+      case 'state': await this.#applyStateStores(next); return
+      case 'cloud': await this.#reloadCloud(next); return
+      case 'bindings': await this.#bindings?.reconfigure(bindingComponents(next)); return
+      case 'subscriptions': await this.#reloadSubscriptions(next); return
+      case 'apps':
+        // An app added by the reload gets its own API token, as those present at start did.
+        for (const app of next.apps) if (app.command !== undefined && ![...this.#appTokens.values()].includes(app.id)) this.#appTokens.set(randomBytes(24).toString('base64url'), app.id)
+        await this.supervisor.reconfigure(next.apps)
+        return
+    }
+  }
+
+  /**
+   * Reads the config file again and applies it: what SIGHUP, a change of the watched file and the admin API
+   * do. An invalid file is refused with every problem and its path, and the running config stays.
+   */
+  async reloadFromFile (why: string): Promise<ReloadOutcome> {
+    const read = await readConfigFile(this.#opts.configFile, this.#opts.overrides, componentCatalog)
+    if (!read.ok) {
+      this.log.error({ why, problems: read.problems }, 'reload refused: the config has problems; the running config stays')
+      return { ok: false, problems: read.problems }
+    }
+    for (const w of read.warnings) this.log.warn(w)
+    try {
+      return { ok: true, result: await this.reconfigure(read.config) }
+    } catch (err) {
+      return { ok: false, problems: [{ path: '(reload)', message: (err as Error).message }] }
+    }
+  }
+
+  #emitStatus (part: string, status: PartStatus): void {
+    const e: AdminStatusEvent = { part, status, at: new Date().toISOString() }
+    for (const fn of this.#statusListeners) { try { fn(e) } catch {} }
+  }
+
+  #adminBackend (): ReturnType<typeof createAdminBackend> {
+    return createAdminBackend({
+      id: () => this.#config.id,
+      version: VERSION,
+      startedAt: this.#startedAt,
+      config: () => this.#config,
+      configFile: this.#opts.configFile,
+      validate: async (raw) => {
+        try {
+          await parseConfig(raw, { env: process.env, overrides: this.#opts.overrides, components: componentCatalog })
+          return []
+        } catch (err) {
+          if (isMechaError(err, 'MECHA_ERR_CONFIG_INVALID')) return err.details as ConfigProblem[]
+          throw err
+        }
+      },
+      reload: (why) => this.reloadFromFile(why),
+      parts: () => partsOf({ phase: this.#phase, broker: this.broker, cloud: this.cloud, apps: this.supervisor?.status() ?? [], bindings: this.#bindings?.status() ?? [] }),
+      subscribe: (fn) => { this.#statusListeners.add(fn); return () => { this.#statusListeners.delete(fn) } },
+      supervisor: () => this.supervisor,
+      broker: this.broker,
+      components: () => componentsOf(this.#config, this.#bindings?.status() ?? []),
+      cloud: async () => {
+        if (this.cloud === undefined) return { configured: false, status: { type: 'not-configured' } }
+        const snap = this.cloud.snapshot()
+        const l = snap.ledger
+        const dropped = Object.values(l.dropped).reduce((a: number, n) => a + Number(n), 0)
+        return { configured: true, status: snap.status, outbox: { queued: l.queued, bytes: l.queuedBytes, maxBytes: this.#config.cloud?.outbox.maxBytes ?? 0, accepted: l.accepted, delivered: l.delivered, dropped } }
       },
     })
-    this.metrics.gauge({ name: 'mecha_cloud_outbox_write_errors', help: 'outbox writes that failed (disk full): those publishes were not acknowledged', collect () { this.set(bridge.stats().writeErrors) } })
-    this.metrics.gauge({ name: 'mecha_cloud_outbox_bytes', help: 'bytes queued in the outbox', collect () { this.set(bridge.ledger().queuedBytes) } })
   }
 
   /** What an app needs to find us, named as Dapr SDKs and MQTT apps expect. */
@@ -211,11 +459,16 @@ export class Runtime {
     const stores = (name: string): StateStore | undefined => this.stateStores.get(name)
     const storeNames = (): string[] => [...this.stateStores.keys()]
     const appIdFor = (req: FastifyRequest): string => this.#appIdFor(req)
-    const names = pubsubNames(this.config.components) // the config is frozen: once, not per publish
+    // Once per config, not per publish: a reload makes a new config object.
+    let names = pubsubNames(this.config.components); let namesOf = this.config
+    const currentNames = (): string[] => { if (namesOf !== this.#config) { namesOf = this.#config; names = pubsubNames(namesOf.components) } return names }
+    const rt = this
     return [
       (app) => stateRoutes(app, { stores, storeNames, appIdFor, maxValueBytes: this.config.state.maxValueBytes }),
       (app) => lockRoutes(app, { stores, storeNames, appIdFor }),
-      (app) => publishRoutes(app, { bus: this.broker, pubsubNames: () => names, appIdFor, maxPayloadBytes: this.config.mqtt.maxPayloadBytes, metrics: this.pubsubMetrics }),
+      (app) => jobRoutes(app, { jobs: this.#jobs!, appIdFor }),
+      (app) => bindingRoutes(app, { invoke: async (name, op, data, md) => { if (this.#bindings === undefined) throw new MechaError('ERR_BINDING_NOT_FOUND', `couldn't find output binding ${name}`); return await this.#bindings.invoke(name, op, data, md) } }),
+      (app) => publishRoutes(app, { bus: this.broker, pubsubNames: currentNames, appIdFor, get maxPayloadBytes () { return rt.config.mqtt.maxPayloadBytes }, metrics: this.pubsubMetrics }),
       (app) => invokeRoutes(app, { apps: () => this.config.apps, callerIdFor: appIdFor, runtimeId: this.config.id }),
       (app) => healthRoutes(app, { phase: () => this.#phase, componentsReady: () => this.#phase === 'running' }),
       (app) => metadataRoutes(app, { metadata: () => this.#metadata(), setExtended: (k, v) => { this.#extended.set(k, v) } }),
@@ -230,6 +483,7 @@ export class Runtime {
 
   async #metadata (): Promise<MetadataBody> {
     const b = this.broker.stats()
+    const bindings = new Map((this.#bindings?.status() ?? []).map((i) => [i.name, i]))
     const extended: Record<string, string> = {
       'mecha.version': VERSION,
       'mecha.build': BUILD.commit,
@@ -240,8 +494,9 @@ export class Runtime {
       'mqtt.rejected': String(b.rejected),
       'mqtt.address': this.addresses.mqtt === undefined ? '' : `${this.addresses.mqtt.host}:${this.addresses.mqtt.port}`,
       'store.bytes': String(await this.store.approximateSize()),
-      ...this.#cloudExtended(),
+      ...cloudExtended(this.cloud),
       ...Object.fromEntries(this.supervisor?.status().map((a) => [`app.${a.id}`, `${a.state.type}, ${a.restarts} restarts`]) ?? []),
+      ...bindingExtended(bindings.values()),
       ...Object.fromEntries(this.#extended),
     }
     return {
@@ -252,7 +507,7 @@ export class Runtime {
       components: [
         { name: 'statestore', type: 'state.level', version: 'v1', capabilities: STATE_CAPABILITIES },
         { name: 'pubsub', type: 'pubsub.mqtt', version: 'v1', capabilities: [] },
-        ...this.config.components.map((c) => ({ name: c.metadata.name, type: c.spec.type, version: c.spec.version, capabilities: c.spec.type === 'state.level' ? STATE_CAPABILITIES : [] })),
+        ...this.config.components.map((c) => ({ name: c.metadata.name, type: c.spec.type, version: c.spec.version, capabilities: c.spec.type === 'state.level' ? STATE_CAPABILITIES : bindingCapabilities(bindings.get(c.metadata.name)?.manifest) })),
       ],
       httpEndpoints: [],
       // Declarative and programmatic alike, as Dapr lists them; the app each one delivers to is in `metadata`.
@@ -262,28 +517,11 @@ export class Runtime {
     }
   }
 
-  #cloudExtended (): Record<string, string> {
-    if (this.cloud === undefined) return { 'cloud.status': 'not-configured' }
-    const snap = this.cloud.snapshot()
-    const l = snap.ledger
-    return {
-      'cloud.status': snap.status.type,
-      'cloud.connected': String(snap.connected),
-      'cloud.url': snap.url ?? '',
-      'cloud.outbox.accepted': String(l.accepted),
-      'cloud.outbox.delivered': String(l.delivered),
-      'cloud.outbox.queued': String(l.queued),
-      'cloud.outbox.queuedBytes': String(l.queuedBytes),
-      'cloud.outbox.dropped': JSON.stringify(l.dropped),
-      'cloud.outbox.rejectedNew': String(l.rejectedNew),
-      'cloud.outbox.writeErrors': String(this.cloud.stats().writeErrors),
-    }
-  }
-
   /** Graceful stop in reverse start order, bounded to ~4.5 s so SIGTERM finishes within 5 s. Idempotent. */
   async stop (): Promise<void> {
     if (this.#phase === 'stopped') return
     this.#phase = 'stopping'
+    await this.#watchdog?.stop().catch(() => {})
     try {
       await this.#lifecycle.stop()
     } finally {

@@ -6,10 +6,10 @@
  * Files understand uvu's summary and node:test's (the aedes-persistence abstract suite uses node:test).
  */
 import { spawn } from 'node:child_process'
-import { readdir } from 'node:fs/promises'
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
 import { join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { cpus } from 'node:os'
+import { cpus, tmpdir } from 'node:os'
 import { runSetups } from './setup.ts'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
@@ -28,6 +28,36 @@ async function findTests (dir: string): Promise<string[]> {
 
 interface Result { file: string; passed: number; failed: number; skipped: number; code: number | null; output: string; ms: number }
 
+/** The `seed=N` / `seed: N` values a randomized test printed, so a failure can be replayed. */
+function seeds (output: string): string[] {
+  const found = new Set<string>()
+  for (const m of strip(output).matchAll(/\bseed(?:=|:[ \t]*)([\w.-]+)/gi)) found.add(m[1])
+  return [...found]
+}
+
+/**
+ * Children the file registered (test/helpers/children.ts writes `+pid group|pid label` and `-pid` lines) and
+ * still running when it ended: a detached child (a runtime, in its own process group) escapes the kill of the
+ * file's group, and a file killed at its time limit had no chance to kill them itself.
+ */
+async function killLeftovers (ledger: string): Promise<string[]> {
+  let text = ''
+  try { text = await readFile(ledger, 'utf8') } catch { return [] }
+  const alive = new Map<number, { group: boolean; label: string }>()
+  for (const line of text.split('\n')) {
+    const m = /^([+-])(\d+)(?: (group|pid) (.*))?$/.exec(line)
+    if (m === null) continue
+    if (m[1] === '+') alive.set(Number(m[2]), { group: m[3] === 'group', label: m[4] ?? '' }); else alive.delete(Number(m[2]))
+  }
+  const killed: string[] = []
+  for (const [pid, c] of alive) {
+    let hit = false
+    try { process.kill(c.group ? -pid : pid, 'SIGKILL'); hit = true } catch {}
+    if (hit) killed.push(`${c.label} (pid ${pid})`)
+  }
+  return killed
+}
+
 const strip = (s: string): string => s.replace(/\x1b\[[0-9;]*m/g, '')
 
 function parse (output: string): { passed: number; failed: number; skipped: number; found: boolean } {
@@ -44,12 +74,14 @@ function parse (output: string): { passed: number; failed: number; skipped: numb
   return { passed, failed, skipped, found }
 }
 
-function runFile (file: string): Promise<Result> {
+async function runFile (file: string): Promise<Result> {
   const started = Date.now()
-  return new Promise((resolve) => {
+  const ledgerDir = await mkdtemp(join(tmpdir(), 'mecha-run-'))
+  const ledger = join(ledgerDir, 'children')
+  const r = await new Promise<Result>((resolve) => {
     const child = spawn(process.execPath, ['--import', 'tsx', file], {
       cwd: root,
-      env: { ...process.env, FORCE_COLOR: '0', NO_COLOR: '1' },
+      env: { ...process.env, FORCE_COLOR: '0', NO_COLOR: '1', MECHA_TEST_CHILDREN_FILE: ledger },
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
     })
@@ -71,6 +103,10 @@ function runFile (file: string): Promise<Result> {
       resolve({ file, passed: r.passed, failed, skipped: r.skipped, code, output, ms: Date.now() - started })
     })
   })
+  const killed = await killLeftovers(ledger)
+  if (killed.length > 0) r.output += `\n[runner] killed what ${relative(root, file)} left running: ${killed.join(', ')}\n`
+  await rm(ledgerDir, { recursive: true, force: true })
+  return r
 }
 
 async function main (): Promise<void> {
@@ -85,7 +121,10 @@ async function main (): Promise<void> {
       const r = await runFile(f)
       results.push(r)
       const status = r.failed > 0 ? 'FAIL' : 'ok  '
-      console.log(`${status} ${relative(root, f)}  (${r.passed} passed, ${r.failed} failed, ${r.skipped} skipped, ${(r.ms / 1000).toFixed(1)} s)`)
+      // A failing randomized test names its seed on the summary line itself, where it cannot scroll away.
+      const seed = r.failed > 0 ? seeds(r.output) : []
+      const seedNote = seed.length > 0 ? `  seed=${seed.join(', seed=')}` : ''
+      console.log(`${status} ${relative(root, f)}  (${r.passed} passed, ${r.failed} failed, ${r.skipped} skipped, ${(r.ms / 1000).toFixed(1)} s)${seedNote}`)
       if (r.failed > 0 || process.env.MECHA_TEST_VERBOSE === '1') console.log(r.output.split('\n').map((l) => '    | ' + l).join('\n'))
     }
   }

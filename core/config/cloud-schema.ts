@@ -4,6 +4,7 @@
  * applied them (`useDefaults: true`), so fields with a default are not optional there.
  */
 import { bool, int, obj, oneOf, str } from './schema-parts.ts'
+import type { ConfigProblem } from './types.ts'
 
 const URL_PATTERN = '^(mqtts?|wss?|tcp|tls)://'
 const url = (): Record<string, unknown> => str({ pattern: URL_PATTERN, 'x-message': 'must be an mqtt://, mqtts://, ws:// or wss:// URL' })
@@ -72,6 +73,27 @@ export const cloudSchema = obj({
     qos: qos(1),
   }),
 }, { required: ['url'] })
+
+/**
+ * The checks across keys of the section that the schema cannot express. The one place they live: the loader
+ * (`mecha check` and `mecha run`) and `parseCloudConfig` (a section handed to the bridge alone) both run them,
+ * so the bridge never meets a config it would refuse. `c` has passed the schema (defaults filled); it is read
+ * defensively because the loader runs cross-key checks on a broken shape too, to list every problem at once.
+ */
+export function cloudProblems (c: unknown, at = 'cloud'): ConfigProblem[] {
+  const problems: ConfigProblem[] = []
+  if (c === null || typeof c !== 'object') return problems
+  const cloud = c as { backoff?: { minMs?: unknown; maxMs?: unknown }; cert?: unknown; key?: unknown }
+  const { minMs, maxMs } = cloud.backoff ?? {}
+  // The reconnect delay starts at minMs and is capped at maxMs (decorrelatedJitter): min above max is no range.
+  if (typeof minMs === 'number' && typeof maxMs === 'number' && minMs > maxMs) {
+    problems.push({ path: `${at}.backoff.minMs`, message: `must be at most ${at}.backoff.maxMs (${maxMs}), is ${minMs}` })
+  }
+  // A client certificate is useless without its private key and the reverse (tls.createSecureContext needs both).
+  if (cloud.cert !== undefined && cloud.key === undefined) problems.push({ path: `${at}.key`, message: `is required when ${at}.cert is set (the client certificate's private key)` })
+  if (cloud.key !== undefined && cloud.cert === undefined) problems.push({ path: `${at}.cert`, message: `is required when ${at}.key is set (the certificate of that private key)` })
+  return problems
+}
 
 export type Qos = 0 | 1 | 2
 

@@ -1,7 +1,17 @@
 import { obj, str } from './schema-parts.ts'
 
-/** The component types this runtime implements; anything else is a config error that names these. */
-export const KNOWN_COMPONENT_TYPES = ['state.level', 'pubsub.mqtt', 'bindings.serial', 'bindings.gpio', 'bindings.cron'] as const
+/**
+ * The component types core itself implements. Binding types come from a `ComponentCatalog` (the binding
+ * registry, which edge builds from devices/): a type that nothing implements is a config error that names the
+ * known ones, so nothing is accepted or listed that would do nothing.
+ */
+export const BUILTIN_COMPONENT_TYPES = ['state.level', 'pubsub.mqtt'] as const
+
+/** More component types, with a check of each component's metadata (paths relative to the component). */
+export interface ComponentCatalog {
+  types(): string[]
+  validate(component: { name: string; type: string; metadata: Record<string, string> }): Array<{ path: string; message: string }>
+}
 
 const metadataItems = {
   type: 'array',

@@ -1,7 +1,7 @@
 export { loadConfig, parseConfig, type LoadOptions, type LoadedConfig } from './load.ts'
 export { ENV_NAMES } from './env.ts'
 export { isLoopback } from './semantic.ts'
-export { KNOWN_COMPONENT_TYPES } from './dapr-schema.ts'
+export { BUILTIN_COMPONENT_TYPES, type ComponentCatalog } from './dapr-schema.ts'
 export { componentMetadata } from './types.ts'
 export type { AclRule, AppConfig, ComponentDoc, ConfigProblem, MechaConfig, MqttConfig, SubscriptionDoc } from './types.ts'
 export type { CloudConfig } from './cloud-schema.ts'

@@ -3,6 +3,7 @@ import { hostname } from 'node:os'
 import { join, resolve } from 'node:path'
 import { parseAllDocuments } from 'yaml'
 import { MechaError } from '../errors.ts'
+import type { ComponentCatalog } from './dapr-schema.ts'
 import { applyEnv } from './env.ts'
 import { semanticProblems } from './semantic.ts'
 import type { ConfigProblem, MechaConfig } from './types.ts'
@@ -17,6 +18,8 @@ export interface LoadOptions {
   env?: NodeJS.ProcessEnv
   /** Applied last (the CLI's `--data-dir`). */
   overrides?: { dataDir?: string }
+  /** Component types beyond state.level and pubsub.mqtt, each checking its own metadata (the binding registry). */
+  components?: ComponentCatalog
 }
 
 export interface LoadedConfig {
@@ -49,7 +52,7 @@ export async function loadConfig (opts: LoadOptions = {}): Promise<LoadedConfig>
     }
     raw = parseYaml(text, file)[0] ?? {}
   }
-  const result = await parseConfig(raw, { env: opts.env ?? process.env, cwd, overrides: opts.overrides })
+  const result = await parseConfig(raw, { env: opts.env ?? process.env, cwd, overrides: opts.overrides, components: opts.components })
   return { ...result, file }
 }
 
@@ -69,7 +72,7 @@ function parseYaml (text: string, label: string): unknown[] {
 }
 
 /** Validates a config object (as parsed from YAML/JSON); never mutates `raw`. */
-export async function parseConfig (raw: unknown, opts: { env?: NodeJS.ProcessEnv; cwd?: string; overrides?: { dataDir?: string } } = {}): Promise<Omit<LoadedConfig, 'file'>> {
+export async function parseConfig (raw: unknown, opts: { env?: NodeJS.ProcessEnv; cwd?: string; overrides?: { dataDir?: string }; components?: ComponentCatalog } = {}): Promise<Omit<LoadedConfig, 'file'>> {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     throw new MechaError('MECHA_ERR_CONFIG_INVALID', 'config: must be a mapping of keys to values', { details: [{ path: '(root)', message: 'must be a mapping' }] })
   }
@@ -88,7 +91,7 @@ export async function parseConfig (raw: unknown, opts: { env?: NodeJS.ProcessEnv
   // Cross-key checks run even when the shape has problems, so one `mecha check` lists everything it can;
   // on a badly broken shape they may not get far, which is fine: the shape problems say why.
   try {
-    for (const p of semanticProblems(data)) if (!problems.some((q) => q.path === p.path)) problems.push(p)
+    for (const p of semanticProblems(data, opts.components)) if (!problems.some((q) => q.path === p.path)) problems.push(p)
   } catch {}
   if (problems.length > 0) {
     const text = problems.map((p) => `${p.path}: ${p.message}`).join('\n')

@@ -53,6 +53,11 @@ export const configSchema = obj({
     port: port(3500),
     token: str({ minLength: 1 }),
     maxBodyBytes: int(1024, 268435456, 4 * 1024 * 1024),
+    /** The Dapr gRPC API (docs/grpc.md): on `api.host`; `grpc: false` turns it off (@grpc/grpc-js is then never loaded). */
+    grpc: bool(true),
+    grpcPort: port(50001),
+    /** The largest gRPC message taken or sent (Dapr's --max-body-size). */
+    grpcMaxMessageBytes: int(1024, 268435456, 4 * 1024 * 1024),
   }, { default: {} }),
   state: obj({
     /** The largest value one state save may carry. */
@@ -62,6 +67,30 @@ export const configSchema = obj({
     host: host('127.0.0.1'),
     port: port(8080),
     enabled: bool(true),
+    /**
+     * HTTPS on the UI port: `{cert, key}` PEM files, or `{selfSigned: true}` for a certificate made once and kept
+     * in the data dir (`ui-tls/`). Absent = plain HTTP (fine on loopback; use TLS when `ui.host` is on the LAN).
+     */
+    tls: {
+      ...obj({
+        cert: str({ minLength: 1 }),
+        key: str({ minLength: 1 }),
+        selfSigned: { type: 'boolean', enum: [true], 'x-message': 'must be true (omit ui.tls for plain HTTP)' },
+        /** Extra host names / IP addresses for the self-signed certificate's subjectAltName. */
+        altNames: { type: 'array', items: str({ minLength: 1 }), default: [] },
+      }),
+      dependencies: { cert: ['key'], key: ['cert'] },
+      anyOf: [{ required: ['cert'] }, { required: ['selfSigned'] }],
+      if: { required: ['selfSigned'] },
+      then: { not: { anyOf: [{ required: ['cert'] }, { required: ['key'] }] }, 'x-message': 'selfSigned and cert/key exclude each other' },
+    },
+    /** Admin sessions (kept in memory: a restart logs everyone out). */
+    session: obj({
+      /** Seconds without a request after which a session ends. */
+      idleTimeoutSeconds: int(60, 86_400, 1800),
+      /** Seconds after login after which a session ends however busy it is. */
+      maxAgeSeconds: int(300, 2_592_000, 43_200),
+    }, { default: {} }),
   }, { default: {} }),
   metrics: obj({
     host: host('127.0.0.1'),
@@ -82,8 +111,35 @@ export const configSchema = obj({
       env: { type: 'object', additionalProperties: { type: 'string' }, default: {} },
       appPort: int(1, 65535),
       appHost: host('127.0.0.1'),
+      /** How the runtime calls the app (Dapr's --app-protocol): HTTP routes, or the gRPC AppCallback service. */
+      appProtocol: oneOf(['http', 'grpc'], 'http'),
       restart: oneOf(['always', 'on-failure', 'never'], 'always'),
+      /** Superseded by `health.path` (kept: it also turns the health probe on). */
       healthPath: str({ minLength: 1 }),
+      // Supervision (core/supervisor): start order, restart backoff, crash loop, Dapr app-health probes, stop, logs.
+      dependsOn: { type: 'array', items: str({ minLength: 1 }), default: [], uniqueItems: true },
+      backoff: obj({
+        initialMs: int(1, 3_600_000, 500),
+        maxMs: int(1, 86_400_000, 30_000),
+        resetAfterMs: int(0, 86_400_000, 30_000),
+      }, { default: {} }),
+      crashLoop: obj({
+        failures: int(1, 1000, 5),
+        windowMs: int(1, 86_400_000, 60_000),
+      }, { default: {} }),
+      // Dapr's appHealthCheckPath / appHealthProbeInterval / appHealthProbeTimeout / appHealthThreshold.
+      health: obj({
+        path: str({ pattern: '^/', 'x-message': 'must be a path starting with "/"', default: '/healthz' }),
+        intervalMs: int(100, 3_600_000, 5000),
+        timeoutMs: int(10, 600_000, 500),
+        threshold: int(1, 1000, 3),
+        restartAfter: int(0, 100_000, 12),
+      }),
+      stopGraceMs: int(0, 600_000, 3000),
+      logs: obj({
+        maxBytes: int(1024, 1_073_741_824, 1_048_576),
+        files: int(0, 100, 3),
+      }, { default: {} }),
       // Service invocation to this app (docs/pubsub.md): a deadline per call, and retries of calls that never reached it.
       invoke: obj({
         timeoutMs: int(1, 3_600_000, 60_000),

@@ -1,4 +1,6 @@
-import { KNOWN_COMPONENT_TYPES } from './dapr-schema.ts'
+import { cloudProblems } from './cloud-schema.ts'
+import { BUILTIN_COMPONENT_TYPES, type ComponentCatalog } from './dapr-schema.ts'
+import { componentMetadata } from './types.ts'
 import type { ConfigProblem } from './types.ts'
 
 export function isLoopback (host: string): boolean {
@@ -8,7 +10,7 @@ export function isLoopback (host: string): boolean {
 const ANY = new Set(['0.0.0.0', '::', ''])
 
 /** Checks across keys that a schema cannot express; `c` has passed the schema, defaults filled. */
-export function semanticProblems (c: Record<string, any>): ConfigProblem[] {
+export function semanticProblems (c: Record<string, any>, catalog?: ComponentCatalog): ConfigProblem[] {
   const problems: ConfigProblem[] = []
   const add = (path: string, message: string): void => { problems.push({ path, message }) }
 
@@ -39,16 +41,31 @@ export function semanticProblems (c: Record<string, any>): ConfigProblem[] {
 
   const names = new Set<string>()
   const pubsubs = new Set(['pubsub'])
+  // The built-in store and every state.level component (edge/runtime.ts starts exactly these).
+  const stateStores = new Set(['statestore'])
   c.components.forEach((doc: any, i: number) => {
     const type = doc.spec?.type
-    if (typeof type === 'string' && !(KNOWN_COMPONENT_TYPES as readonly string[]).includes(type)) {
-      add(`components[${i}].spec.type`, `unknown component type "${type}" (known: ${KNOWN_COMPONENT_TYPES.join(', ')})`)
+    const extra = catalog?.types() ?? []
+    const known = [...BUILTIN_COMPONENT_TYPES, ...extra]
+    if (typeof type === 'string' && !known.includes(type)) {
+      add(`components[${i}].spec.type`, `unknown component type "${type}" (known: ${known.join(', ')})`)
+    } else if (catalog !== undefined && extra.includes(type)) {
+      // Each type checks its own metadata (baud rates, GPIO lines, cron expressions …), paths relative to it.
+      for (const p of catalog.validate({ name: doc.metadata?.name, type, metadata: componentMetadata(doc) })) add(`components[${i}].${p.path}`, p.message)
     }
     const name = doc.metadata?.name
     if (names.has(name)) add(`components[${i}].metadata.name`, `duplicate component name "${name}"`)
     names.add(name)
     if (typeof type === 'string' && type.startsWith('pubsub.')) pubsubs.add(name)
+    if (type === 'state.level') stateStores.add(name)
   })
+
+  // The cloud section's own cross-key checks, then the ones that need the rest of the config.
+  if (c.cloud !== undefined) {
+    problems.push(...cloudProblems(c.cloud))
+    const store = c.cloud.stateSync?.store
+    if (typeof store === 'string' && !stateStores.has(store)) add('cloud.stateSync.store', `no state store "${store}" (known: ${[...stateStores].join(', ')})`)
+  }
 
   c.subscriptions.forEach((doc: any, i: number) => {
     const spec = doc.spec ?? {}
@@ -65,5 +82,43 @@ export function semanticProblems (c: Record<string, any>): ConfigProblem[] {
     appIds.add(app.id)
     if (app.command === undefined && app.appPort === undefined) add(`apps[${i}]`, 'needs a command (a supervised app) or an appPort (an app running on its own)')
   })
+  problems.push(...appProblems(c.apps))
+  return problems
+}
+
+/** Supervision checks of `apps:`: dependsOn names known apps and has no cycle; backoff bounds; health needs a port. */
+export function appProblems (apps: ReadonlyArray<Record<string, any>>): ConfigProblem[] {
+  const problems: ConfigProblem[] = []
+  const index = new Map<string, number>()
+  apps.forEach((app, i) => { if (!index.has(app.id)) index.set(app.id, i) })
+  apps.forEach((app, i) => {
+    const deps: string[] = app.dependsOn ?? []
+    deps.forEach((dep, j) => {
+      if (dep === app.id) problems.push({ path: `apps[${i}].dependsOn[${j}]`, message: `app "${app.id}" cannot depend on itself` })
+      else if (!index.has(dep)) problems.push({ path: `apps[${i}].dependsOn[${j}]`, message: `no app "${dep}" (known: ${[...index.keys()].join(', ')})` })
+    })
+    if (app.backoff !== undefined && app.backoff.maxMs < app.backoff.initialMs) problems.push({ path: `apps[${i}].backoff.maxMs`, message: 'must be ≥ initialMs' })
+    if ((app.health !== undefined || app.healthPath !== undefined) && app.appPort === undefined) problems.push({ path: `apps[${i}].health`, message: 'needs appPort: the probe is an HTTP GET on it' })
+    if (app.health !== undefined && app.health.timeoutMs > app.health.intervalMs) problems.push({ path: `apps[${i}].health.timeoutMs`, message: 'must be ≤ intervalMs' })
+  })
+  // Depth-first search for a cycle; each one is reported once, at the app where it closes, with its path.
+  const state = new Map<string, 'visiting' | 'done'>()
+  const stack: string[] = []
+  const visit = (id: string): void => {
+    state.set(id, 'visiting')
+    stack.push(id)
+    const i = index.get(id)!
+    const deps: string[] = apps[i].dependsOn ?? []
+    deps.forEach((dep, j) => {
+      if (dep === id || !index.has(dep)) return
+      if (state.get(dep) === 'visiting') {
+        const cycle = [...stack.slice(stack.indexOf(dep)), dep]
+        problems.push({ path: `apps[${i}].dependsOn[${j}]`, message: `dependency cycle: ${cycle.join(' → ')}` })
+      } else if (!state.has(dep)) visit(dep)
+    })
+    stack.pop()
+    state.set(id, 'done')
+  }
+  for (const id of index.keys()) if (!state.has(id)) visit(id)
   return problems
 }

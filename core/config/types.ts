@@ -10,14 +10,44 @@ export interface MechaConfig {
   readonly log: { readonly level: LogLevel; readonly pretty?: boolean }
   readonly store: { readonly durability: Durability }
   readonly mqtt: MqttConfig
-  readonly api: { readonly host: string; readonly port: number; readonly token?: string; readonly maxBodyBytes: number }
+  readonly api: {
+    readonly host: string; readonly port: number; readonly token?: string; readonly maxBodyBytes: number
+    /** The Dapr gRPC API. @default true */ readonly grpc: boolean
+    /** @default 50001 (0 picks a free port) */ readonly grpcPort: number
+    /** @default 4194304 */ readonly grpcMaxMessageBytes: number
+  }
   readonly state: { readonly maxValueBytes: number }
-  readonly ui: { readonly host: string; readonly port: number; readonly enabled: boolean }
+  readonly ui: UiConfig
   readonly metrics: { readonly host: string; readonly port: number; readonly enabled: boolean }
   readonly cloud?: CloudConfig
   readonly components: readonly ComponentDoc[]
   readonly subscriptions: readonly SubscriptionDoc[]
   readonly apps: readonly AppConfig[]
+}
+
+export interface UiConfig {
+  /** @default '127.0.0.1' */
+  readonly host: string
+  /** @default 8080 */
+  readonly port: number
+  /** @default true */
+  readonly enabled: boolean
+  /** HTTPS on the UI port. @default undefined (plain HTTP) */
+  readonly tls?: UiTlsConfig
+  readonly session: UiSessionConfig
+}
+
+/** PEM files, or a self-signed certificate made once and kept in `<dataDir>/ui-tls/`. */
+export type UiTlsConfig =
+  | { readonly cert: string; readonly key: string; readonly selfSigned?: undefined; readonly altNames?: readonly string[] }
+  | { readonly selfSigned: true; readonly cert?: undefined; readonly key?: undefined; /** @default [] */ readonly altNames?: readonly string[] }
+
+/** Admin sessions live in memory only: a restart logs everyone out. */
+export interface UiSessionConfig {
+  /** Seconds without a request after which a session ends. @default 1800 */
+  readonly idleTimeoutSeconds: number
+  /** Seconds after login after which a session ends regardless. @default 43200 */
+  readonly maxAgeSeconds: number
 }
 
 export interface MqttConfig {
@@ -80,10 +110,46 @@ export interface AppConfig {
   readonly env: Readonly<Record<string, string>>
   readonly appPort?: number
   readonly appHost: string
+  /** How the runtime calls the app: HTTP, or the gRPC AppCallback service. @default 'http' */
+  readonly appProtocol: 'http' | 'grpc'
+  /** @default 'always' */
   readonly restart: 'always' | 'on-failure' | 'never'
+  /** Superseded by `health.path`; when set without `health`, probes run on that path with the defaults. */
   readonly healthPath?: string
+  /** Apps started (and up) before this one, stopped after it. @default [] */
+  readonly dependsOn: readonly string[]
+  /** Restart delays: exponential with jitter; a run longer than `resetAfterMs` starts them over. */
+  readonly backoff: {
+    /** @default 500 */ readonly initialMs: number
+    /** @default 30000 */ readonly maxMs: number
+    /** @default 30000 */ readonly resetAfterMs: number
+  }
+  /** This many unrequested exits within `windowMs` put the app in `crash-loop`: no more restarts until asked. */
+  readonly crashLoop: {
+    /** @default 5 */ readonly failures: number
+    /** @default 60000 */ readonly windowMs: number
+  }
+  /** Dapr app-health probes: `GET http://appHost:appPort{path}`; absent = no probes. Needs `appPort`. */
+  readonly health?: AppHealthConfig
+  /** SIGTERM to the app's whole process tree, SIGKILL after this long. @default 3000 */
+  readonly stopGraceMs: number
+  /** stdout/stderr, line by line with timestamps, in `<dataDir>/logs/<id>.log` rotated to `.1` … `.{files}`. */
+  readonly logs: {
+    /** @default 1048576 */ readonly maxBytes: number
+    /** @default 3 */ readonly files: number
+  }
   /** Service invocation: a deadline per call; retries (constant interval) only of calls that never reached the app. */
   readonly invoke: { readonly timeoutMs: number; readonly maxRetries: number; readonly retryIntervalMs: number }
+}
+
+export interface AppHealthConfig {
+  /** @default '/healthz' */ readonly path: string
+  /** @default 5000 */ readonly intervalMs: number
+  /** @default 500 */ readonly timeoutMs: number
+  /** Consecutive failed probes that make the app unhealthy (one success makes it healthy). @default 3 */
+  readonly threshold: number
+  /** Failed probes while unhealthy after which the app is restarted; 0 = never. @default 12 */
+  readonly restartAfter: number
 }
 
 /** One problem found in a config, with the dotted path it is at. */

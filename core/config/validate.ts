@@ -1,10 +1,14 @@
-import { Ajv, type ErrorObject } from 'ajv'
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv'
+import { MechaError } from '../errors.ts'
+import { cloudProblems, cloudSchema, type CloudConfig, type CloudConfigInput } from './cloud-schema.ts'
 import { configSchema } from './schema.ts'
 import type { ConfigProblem } from './types.ts'
 
 const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false, allowUnionTypes: true, verbose: true })
 ajv.addKeyword({ keyword: 'x-message', schemaType: 'string' })
 const validateSchema = ajv.compile(configSchema)
+// The same `cloud:` schema the whole-file one embeds, compiled alone for a section handed over by itself.
+const validateCloud = ajv.compile(cloudSchema)
 
 /** `/mqtt/users/0/password` → `mqtt.users[0].password` */
 export function dotted (pointer: string): string {
@@ -16,8 +20,8 @@ export function dotted (pointer: string): string {
   return out
 }
 
-function describe (err: ErrorObject): ConfigProblem {
-  let path = dotted(err.instancePath)
+function describe (err: ErrorObject, prefix: string): ConfigProblem {
+  let path = dotted(prefix + err.instancePath)
   const custom = (err.parentSchema as Record<string, unknown> | undefined)?.['x-message']
   let message: string
   switch (err.keyword) {
@@ -56,17 +60,48 @@ function withArticle (type: string): string {
  * value breaking several keywords (type and range) is reported once.
  */
 export function validateShape (data: unknown): ConfigProblem[] {
-  if (validateSchema(data)) return []
+  return schemaProblems(validateSchema, data, '')
+}
+
+/** Runs one compiled schema; `prefix` is the JSON pointer of `data` inside mecha.yaml ('' for the whole file). */
+function schemaProblems (validate: ValidateFunction, data: unknown, prefix: string): ConfigProblem[] {
+  if (validate(data)) return []
   const seen = new Set<string>()
   const problems: ConfigProblem[] = []
-  for (const err of validateSchema.errors ?? []) {
+  for (const err of validate.errors ?? []) {
     // `if/then` and `oneOf` wrappers repeat their inner errors; the inner ones are the useful ones.
     if (err.keyword === 'if' || err.keyword === 'oneOf' || err.keyword === 'anyOf') continue
-    const p = describe(err)
+    const p = describe(err, prefix)
     const key = `${p.path}\u0000${p.message}`
     if (seen.has(key) || [...seen].some((k) => k.startsWith(p.path + '\u0000') && p.message.startsWith('must'))) continue
     seen.add(key)
     problems.push(p)
   }
   return problems
+}
+
+/**
+ * A `cloud:` section on its own (tests, benchmarks, a caller without a whole mecha.yaml) → the resolved, frozen
+ * `CloudConfig`, through exactly the checks the loader runs on that section: the same schema and defaults, the
+ * same cross-key checks (`cloudProblems`), the same problem paths. A section that came out of `parseConfig`
+ * therefore passes unchanged. Throws MECHA_ERR_CONFIG_INVALID (details: problems); never mutates `input`.
+ */
+export function parseCloudConfig (input: CloudConfigInput | CloudConfig): CloudConfig {
+  const copy: unknown = structuredClone(input)
+  const problems = schemaProblems(validateCloud, copy, '/cloud')
+  // As in the loader, cross-key checks run on a broken shape too, so every problem is listed at once.
+  for (const p of cloudProblems(copy)) if (!problems.some((q) => q.path === p.path)) problems.push(p)
+  if (problems.length > 0) {
+    const text = problems.map((p) => `${p.path}: ${p.message}`).join('\n')
+    throw new MechaError('MECHA_ERR_CONFIG_INVALID', `${problems.length} problem${problems.length === 1 ? '' : 's'} in the cloud config:\n${text}`, { details: problems })
+  }
+  return deepFreeze(copy as CloudConfig)
+}
+
+function deepFreeze<T> (value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value)
+    for (const v of Object.values(value as object)) deepFreeze(v)
+  }
+  return value
 }

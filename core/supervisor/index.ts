@@ -1,4 +1,5 @@
-export { Supervisor, type SupervisorOptions } from './supervisor.ts'
-export { exponentialJitter, type DelayFn } from './backoff.ts'
+export { Supervisor, type SupervisorOptions, type StatusView, type ReconfigureResult } from './supervisor.ts'
 export { probeHttp, probePort } from './probe.ts'
-export type { AppState, AppStatus, SupervisorEvents } from './types.ts'
+export type { LogLine } from './app-logs.ts'
+export type { AppState, AppStatus, Health, RestartReason, SupervisorEvents } from './types.ts'
+export { SystemdNotifier, type NotifierOptions } from './watchdog.ts'

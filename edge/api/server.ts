@@ -30,12 +30,17 @@ export type RoutePlugin = (app: FastifyInstance) => Promise<void> | void
 export class ApiServer {
   readonly app: FastifyInstance
   readonly #opts: ApiServerOptions
+  #token: string | undefined
   #closed = false
 
   private constructor (app: FastifyInstance, opts: ApiServerOptions) {
     this.app = app
     this.#opts = opts
+    this.#token = opts.token
   }
+
+  /** A hot reload changed `api.token`: every later request is checked against the new one. */
+  setToken (token: string | undefined): void { this.#token = token }
 
   static async create (opts: ApiServerOptions, routes: RoutePlugin[]): Promise<ApiServer> {
     const app = Fastify({
@@ -59,9 +64,11 @@ export class ApiServer {
       }
     })
     installErrorHandling(app, opts.log)
-    installTokenCheck(app, opts.token, opts.appTokens)
+    let self: ApiServer | undefined
+    installTokenCheck(app, () => self === undefined ? opts.token : self.#token, opts.appTokens)
     for (const route of routes) await app.register(async (scope) => { await route(scope) })
-    return new ApiServer(app, opts)
+    self = new ApiServer(app, opts)
+    return self
   }
 
   async listen (): Promise<{ host: string; port: number }> {

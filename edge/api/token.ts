@@ -14,14 +14,14 @@ function same (a: Buffer, b: Buffer): boolean {
  * get a token of their own instead (`appTokens`: token → app id), which the API accepts as well and which tells
  * the runtime which app is calling — what a per-app sidecar knows in Dapr.
  */
-export function installTokenCheck (app: FastifyInstance, token: string | undefined, appTokens: ReadonlyMap<string, string> = new Map()): void {
-  if (token === undefined) return
-  const expected = Buffer.from(token)
+export function installTokenCheck (app: FastifyInstance, token: () => string | undefined, appTokens: ReadonlyMap<string, string> = new Map()): void {
+  // Read per request: a hot reload may set, change or clear the token.
   app.addHook('onRequest', async (req) => {
-    if (OPEN.test(req.url)) return
+    const current = token()
+    if (current === undefined || OPEN.test(req.url)) return
     const given = req.headers['dapr-api-token']
     const text = typeof given === 'string' ? given : ''
-    if (same(Buffer.from(text), expected) || appTokens.has(text)) return
+    if (same(Buffer.from(text), Buffer.from(current)) || appTokens.has(text)) return
     throw new MechaError('ERR_API_UNAUTHORIZED', 'authentication failed: missing or wrong dapr-api-token header')
   })
 }

@@ -3,7 +3,28 @@ import { topicMatches } from '../../core/topics.ts'
 
 export { topicMatches }
 
-/** Whether `filter` (a subscription) only ever matches topics that `rule` (an ACL pattern) matches. */
+/**
+ * Whether the topic name `topic` is one that `rule` (an ACL pattern) names. Level by level as a filter matches,
+ * except that [MQTT-4.7.2-1] (a filter starting with `#` or `+` does not match `$` topics) is not applied: that
+ * clause keeps a catch-all *subscription* from receiving `$SYS` chatter; it says nothing about access rules, and
+ * an operator who allows `#` means every topic. Publishing to `$SYS` stays refused by the broker before the ACL
+ * is asked. (core's `topicMatches` applies the clause, rightly, for delivery and routing.)
+ */
+function topicWithin (rule: string, topic: string): boolean {
+  const r = rule.split('/')
+  const t = topic.split('/')
+  for (let i = 0; i < r.length; i++) {
+    if (r[i] === '#') return true
+    if (i >= t.length) return false
+    if (r[i] !== '+' && r[i] !== t[i]) return false
+  }
+  return r.length === t.length
+}
+
+/**
+ * Whether `filter` (a subscription) only ever matches topics that `rule` (an ACL pattern) matches. As in
+ * `topicWithin`, a leading wildcard in the rule covers `$` levels: the rule `#` allows subscribing to `$SYS/#`.
+ */
 function filterWithin (rule: string, filter: string): boolean {
   const r = rule.split('/')
   const f = filter.split('/')
@@ -39,7 +60,7 @@ export class Acl {
       if (rule.clientId !== undefined && rule.clientId !== subject.clientId) continue
       if (rule.topic.includes('%u') && subject.username === undefined) continue
       const pattern = rule.topic.replace(/%u/g, subject.username ?? '').replace(/%c/g, subject.clientId)
-      const hit = access === 'publish' ? topicMatches(pattern, topic) : filterWithin(pattern, topic)
+      const hit = access === 'publish' ? topicWithin(pattern, topic) : filterWithin(pattern, topic)
       if (hit) return rule.allow
     }
     return false

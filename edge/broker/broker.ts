@@ -67,10 +67,10 @@ function connackError (returnCode: 2 | 3 | 4 | 5, message: string): Error {
  */
 export class MqttBroker implements LocalBus {
   readonly #aedes: any
-  readonly #config: MqttConfig
+  #config: MqttConfig
   readonly #log: Logger
-  readonly #acl: Acl
-  readonly #users: Map<string, string>
+  #acl: Acl
+  #users: Map<string, string>
   readonly #interceptors = new Set<PublishInterceptor>()
   readonly #live = new Set<Counted>()
   /** Streams of the runtime's own MQTT clients (subscription sessions): trusted, not subject to users/ACL. */
@@ -137,7 +137,11 @@ export class MqttBroker implements LocalBus {
     const a = this.#aedes
     a.on('publish', (packet: any, client: any) => { if (client != null) this.metrics.in(packet.qos) })
     a.on('client', () => { this.metrics.connections.inc() })
-    a.on('clientReady', (client: any) => { this.#attached(client.id, client); client._mechaReplayed?.() })
+    a.on('clientReady', (client: any) => {
+      client._mechaConnectedAt = new Date().toISOString()
+      this.#attached(client.id, client)
+      client._mechaReplayed?.()
+    })
     a.on('clientDisconnect', (client: any) => {
       // A persistent session's client went offline: its session expiry starts now. Not when another connection
       // with this id is taking over (aedes closes the old one while the new one connects [MQTT-3.1.4-2]).
@@ -373,6 +377,28 @@ export class MqttBroker implements LocalBus {
     }
   }
 
+  /**
+   * Applies changed users, ACL and limits (hot reload) without dropping anyone else: new connections and
+   * every later publish and subscribe see them at once; a client whose user was removed or given a new
+   * password is disconnected. The listen address and session expiry are bound at start (a restart applies them).
+   */
+  reconfigure (next: MqttConfig): void {
+    const prevUsers = this.#users
+    this.#config = next
+    this.#acl = new Acl(next.acl)
+    this.#users = new Map(next.users.map((u) => [u.username, u.password]))
+    this.#aedes.connectTimeout = next.connectTimeoutMs
+    this.#aedes.maxInflightInbound = next.maxInflight
+    for (const client of Object.values(this.#aedes.clients) as any[]) {
+      const user: string | undefined = client._mechaUser
+      if (user === undefined || this.#internal.has(client.conn)) continue
+      if (this.#users.get(user) !== prevUsers.get(user)) {
+        this.#log.info({ clientId: client.id, user }, 'mqtt client disconnected: its user was removed or changed')
+        client.close()
+      }
+    }
+  }
+
   // --- LocalBus
 
   async publish (msg: BusMessage): Promise<void> {
@@ -439,6 +465,32 @@ export class MqttBroker implements LocalBus {
     let bytesIn = this.#closedBytes.read; let bytesOut = this.#closedBytes.written
     for (const c of this.#live) { bytesIn += c.bytesRead; bytesOut += c.bytesWritten }
     return { clients: this.#aedes.connectedClients, bytesIn, bytesOut }
+  }
+
+  /** The connected MQTT clients (not the runtime's own sessions), for the admin API. */
+  clients (): Array<{ id: string; username?: string; address?: string; connectedAt?: string; transport: 'tcp' | 'ws' }> {
+    const out: Array<{ id: string; username?: string; address?: string; connectedAt?: string; transport: 'tcp' | 'ws' }> = []
+    for (const c of Object.values(this.#aedes.clients) as any[]) {
+      if (this.#internal.has(c.conn)) continue
+      const sock = c.conn?.remoteAddress === undefined ? c.req?.socket : c.conn
+      out.push({
+        id: c.id,
+        username: c._mechaUser,
+        address: sock?.remoteAddress === undefined ? undefined : `${String(sock.remoteAddress)}:${String(sock.remotePort)}`,
+        connectedAt: c._mechaConnectedAt,
+        transport: c.conn?.remoteAddress === undefined ? 'ws' : 'tcp',
+      })
+    }
+    return out
+  }
+
+  /** Disconnects one client (its persistent session stays); false when no such client is connected. */
+  disconnectClient (id: string): boolean {
+    const c = this.#aedes.clients[id]
+    if (c === undefined || this.#internal.has(c.conn)) return false
+    this.#log.info({ clientId: id }, 'mqtt client disconnected by the admin')
+    c.close()
+    return true
   }
 
   /** Plain figures for `/v1.0/metadata` and the UI. */

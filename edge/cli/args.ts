@@ -10,6 +10,7 @@ Commands:
                                          set the UI admin password (or --print a hash for mqtt.users)
   devices [--json]                       list the serial ports this gateway has
   service install [--dry-run] [--config FILE] [--data-dir DIR] [--user USER]
+  service uninstall [--dry-run]
                                          write a systemd unit that runs this executable
 
 Environment: MECHA_* overrides config keys (e.g. MECHA_MQTT_PORT, MECHA_API_TOKEN, MECHA_LOG_LEVEL).
@@ -45,7 +46,7 @@ export function parseCli (argv: string[]): Cli {
   const [cmd = 'run', sub] = positionals
   if (values.help === true || cmd === 'help') return { command: 'help', json: false, dryRun: false, print: false }
   if (!['run', 'check', 'version', 'passwd', 'service', 'devices'].includes(cmd)) throw new TypeError(`unknown command "${cmd}"`)
-  if (cmd === 'service' && sub !== 'install') throw new TypeError('usage: mecha service install [--dry-run]')
+  if (cmd === 'service' && sub !== 'install' && sub !== 'uninstall') throw new TypeError('usage: mecha service install|uninstall [--dry-run]')
   return {
     command: cmd as Cli['command'],
     sub,

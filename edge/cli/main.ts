@@ -4,13 +4,14 @@ import { loadConfig } from '../../core/config/index.ts'
 import { MechaError, isMechaError } from '../../core/errors.ts'
 import { createLogger } from '../../core/logger.ts'
 import { hashPassword } from '../../core/passwords.ts'
-import { Runtime } from '../runtime.ts'
+import { Runtime, componentCatalog } from '../runtime.ts'
+import { watchConfigFile } from '../reload/config-file.ts'
 import { isSea, loadedAddons } from '../native/index.ts'
 import { listSerialPorts } from '../../devices/index.ts'
 import { BUILD, VERSION } from '../version.ts'
 import { USAGE, parseCli, type Cli } from './args.ts'
 import { readPassword, writeAdminHash } from './passwd.ts'
-import { installService, serviceUnit } from './service.ts'
+import { serviceCommand } from './service.ts'
 
 type Out = (line: string) => void
 const out: Out = (line) => { process.stdout.write(line + '\n') }
@@ -53,7 +54,7 @@ function version (cli: Cli): number {
 
 async function check (cli: Cli): Promise<number> {
   try {
-    const { config, file, warnings } = await loadConfig({ file: cli.config, overrides: { dataDir: cli.dataDir } })
+    const { config, file, warnings } = await loadConfig({ file: cli.config, overrides: { dataDir: cli.dataDir }, components: componentCatalog })
     for (const w of warnings) err(`warning: ${w}`)
     out(`ok: ${file ?? '(defaults)'}: id ${config.id}, ${config.components.length} components, ${config.subscriptions.length} subscriptions, ${config.apps.length} apps, cloud ${config.cloud?.url ?? 'off'}`)
     return 0
@@ -88,7 +89,7 @@ async function passwd (cli: Cli): Promise<number> {
   const hash = await hashPassword(password)
   if (cli.print) { out(hash); return 0 }
   // The data dir the runtime will use: the config file's, then MECHA_DATA_DIR, then --data-dir.
-  const dataDir = resolve((await loadConfig({ file: cli.config, overrides: { dataDir: cli.dataDir } })).config.dataDir)
+  const dataDir = resolve((await loadConfig({ file: cli.config, overrides: { dataDir: cli.dataDir }, components: componentCatalog })).config.dataDir)
   const path = await writeAdminHash(dataDir, hash)
   out(`UI admin password set (${path})`)
   return 0
@@ -100,17 +101,16 @@ function selfExec (): string[] {
   return [process.execPath, ...process.execArgv, resolve(process.argv[1])]
 }
 
+/** `mecha service install|uninstall [--dry-run] [--config FILE] [--data-dir DIR] [--user USER]` */
 async function service (cli: Cli): Promise<number> {
-  const opts = { exec: selfExec(), config: cli.config, dataDir: cli.dataDir, user: cli.user }
-  if (cli.dryRun) { out(serviceUnit(opts)); return 0 }
-  for (const line of await installService(opts)) out(line)
-  return 0
+  const options = { exec: selfExec(), config: cli.config, dataDir: cli.dataDir === undefined ? undefined : resolve(cli.dataDir), user: cli.user }
+  return await serviceCommand({ sub: cli.sub === 'uninstall' ? 'uninstall' : 'install', options, dryRun: cli.dryRun, out })
 }
 
 async function run (cli: Cli): Promise<number> {
   let loaded
   try {
-    loaded = await loadConfig({ file: cli.config, overrides: { dataDir: cli.dataDir } })
+    loaded = await loadConfig({ file: cli.config, overrides: { dataDir: cli.dataDir }, components: componentCatalog })
   } catch (e) {
     if (isMechaError(e, 'MECHA_ERR_CONFIG_INVALID')) {
       err(`mecha: the config has problems (run \`mecha check\` to list them again):`)
@@ -134,22 +134,31 @@ async function run (cli: Cli): Promise<number> {
     log.info({ signal }, 'stopping')
     stopRequested?.()
   }
+  // SIGHUP (systemctl reload, log rotation) reloads the config; it must never end the runtime (Node's default).
+  const reload = (why: string): void => {
+    if (runtime === undefined || runtime.phase !== 'running') { log.warn({ why }, 'reload ignored: the runtime is not running yet'); return }
+    void runtime.reloadFromFile(why)
+  }
+  const onHup = (): void => { reload('SIGHUP') }
+  process.on('SIGHUP', onHup)
   process.on('SIGINT', onSignal)
   process.on('SIGTERM', onSignal)
   try {
-    runtime = await Runtime.start({ config, log, onShutdownRequest: () => stopRequested?.() })
+    runtime = await Runtime.start({ config, log, onShutdownRequest: () => stopRequested?.(), configFile: loaded.file, overrides: { dataDir: cli.dataDir } })
   } catch (e) {
-    process.off('SIGINT', onSignal); process.off('SIGTERM', onSignal)
+    process.off('SIGINT', onSignal); process.off('SIGTERM', onSignal); process.off('SIGHUP', onHup)
     log.fatal(e as Error, 'start failed')
     reportError(e)
     return 1
   }
   if (signals > 0) stopRequested?.()
+  const unwatch = loaded.file === undefined ? () => {} : watchConfigFile(loaded.file, () => { reload('config file changed') })
   await stopped
+  unwatch()
   const t0 = Date.now()
   let code = 0
   try { await runtime.stop() } catch (e) { log.error(e as Error, 'stop incomplete'); code = 1 }
   log.info({ ms: Date.now() - t0 }, 'stopped')
-  process.off('SIGINT', onSignal); process.off('SIGTERM', onSignal)
+  process.off('SIGINT', onSignal); process.off('SIGTERM', onSignal); process.off('SIGHUP', onHup)
   return code
 }

@@ -1,21 +1,7 @@
-import { chmod, mkdir, rename, writeFile } from 'node:fs/promises'
-import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 
-/** The UI admin password hash lives beside the database, readable by the runtime's user only. */
-export function adminHashPath (dataDir: string): string {
-  return join(dataDir, 'ui-admin.hash')
-}
-
-export async function writeAdminHash (dataDir: string, hash: string): Promise<string> {
-  await mkdir(dataDir, { recursive: true })
-  const path = adminHashPath(dataDir)
-  const tmp = `${path}.${process.pid}.tmp`
-  await writeFile(tmp, hash + '\n', { mode: 0o600 })
-  await chmod(tmp, 0o600)
-  await rename(tmp, path)
-  return path
-}
+// The hash file is shared with the admin login (first login with the setup code writes it too).
+export { adminHashPath, writeAdminHash } from '../admin/auth/password-file.ts'
 
 /** Reads a password: twice without echo on a terminal, else the first line of stdin (for scripts). */
 export async function readPassword (input: NodeJS.ReadStream = process.stdin, output: NodeJS.WriteStream = process.stderr): Promise<string> {

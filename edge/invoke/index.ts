@@ -1,3 +1,6 @@
 export { invokeRoutes, type InvokeRouteDeps } from './invoke-routes.ts'
 export { invokeApp, type InvokeRequest, type InvokeResponse } from './forward.ts'
 export { callApp, type AppCall, type AppCallResult } from './app-http.ts'
+export type { AppChannel, ChannelEvent, ChannelInvoke, ChannelResponse, SubscriptionsAnswer } from './app-channel.ts'
+export { AppChannels, appProtocolOf, type AppChannelsOptions } from './app-channels.ts'
+export { HttpAppChannel } from './http-channel.ts'

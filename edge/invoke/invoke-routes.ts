@@ -3,11 +3,13 @@
  * `/v1.0/invoke/{appId}/method/{method...}`, and the `dapr-app-id` header form (any path outside the Dapr
  * API, e.g. `GET /orders?id=1` with `dapr-app-id: orders`, docs.dapr.io/…/howto-invoke-discover-services).
  * Bodies pass through as bytes, whatever their content type (this plugin's scope parses nothing).
+ * A thin adapter over the InvokeService (shared with gRPC), which calls the app on its HTTP or gRPC channel.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { AppConfig } from '../../core/config/index.ts'
 import { MechaError } from '../../core/errors.ts'
-import { invokeApp } from './forward.ts'
+import { InvokeService } from '../services/invoke-service.ts'
+import type { AppChannels } from './app-channels.ts'
 
 export interface InvokeRouteDeps {
   apps: () => readonly AppConfig[]
@@ -17,6 +19,9 @@ export interface InvokeRouteDeps {
   runtimeId: string
   /** The largest answer passed back. @default 4 MiB (Dapr's default max body size) */
   maxResponseBytes?: number
+  /** App channels shared with subscriptions (gRPC apps); a private set when absent. */
+  channels?: AppChannels
+  invokeService?: InvokeService
 }
 
 const METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'HEAD', 'OPTIONS'] as const
@@ -27,23 +32,16 @@ const DAPR_API = /^\/(v1\.0|v1\.0-alpha1|v1\.0-beta1|v1\.0-alpha2|dapr)(\/|$|\?)
 export async function invokeRoutes (app: FastifyInstance, deps: InvokeRouteDeps): Promise<void> {
   app.removeAllContentTypeParsers()
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => { done(null, body) })
-  const maxResponseBytes = deps.maxResponseBytes ?? 4 * 1024 * 1024
-
-  const find = (id: string): AppConfig => {
-    const target = deps.apps().find((a) => a.id === id)
-    if (target === undefined) throw new MechaError('ERR_APP_NOT_FOUND', `app id ${id} not found`)
-    return target
-  }
+  const svc = deps.invokeService ?? new InvokeService(deps)
+  if (deps.invokeService === undefined) app.addHook('onClose', async () => { await svc.close() })
+  const find = (id: string): AppConfig => svc.find(id)
 
   const forward = async (req: FastifyRequest, reply: FastifyReply, target: AppConfig, path: string, callerId: string): Promise<FastifyReply> => {
-    const res = await invokeApp({
-      app: target,
-      method: req.method,
+    const res = await svc.invoke({ appId: callerId }, target.id, {
+      verb: req.method,
       path,
       headers: req.headers,
       ...(Buffer.isBuffer(req.body) ? { body: req.body } : {}),
-      callerId,
-      maxResponseBytes,
     })
     void reply.status(res.status).headers(res.headers)
     return await reply.send(req.method === 'HEAD' ? undefined : res.body)

@@ -23,12 +23,14 @@ export class ActiveSubscription {
   #session: MqttSession | undefined
   #abort = new AbortController()
   #bulk: BulkDelivery | undefined
+  readonly #grpc: boolean
 
   constructor (sub: Subscription, connect: () => Duplex, deps: DeliveryDeps) {
     this.sub = sub
     this.#connect = connect
     this.#delivery = new Delivery(deps)
     this.#log = deps.log
+    this.#grpc = deps.target.channel?.protocol === 'grpc'
   }
 
   get clientId (): string { return sessionClientId(this.sub) }
@@ -39,7 +41,8 @@ export class ActiveSubscription {
     if (this.running) return
     this.#abort = new AbortController()
     const signal = this.#abort.signal
-    const bulk = this.sub.bulk
+    // Bulk delivery is HTTP's (`{entries}` bodies); a gRPC app gets the same events one OnTopicEvent each.
+    const bulk = this.#grpc ? undefined : this.sub.bulk
     this.#bulk = bulk === undefined ? undefined : new BulkDelivery(this.#delivery, bulk, signal)
     const onMessage = (msg: SessionMessage): void => {
       if (this.#bulk !== undefined) this.#bulk.add(msg)

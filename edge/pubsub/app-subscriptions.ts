@@ -7,9 +7,11 @@
  */
 import type { Duplex } from 'node:stream'
 import type { Clock } from '../../core/clock.ts'
+import { Backoff, proportionalJitter } from '../../core/backoff.ts'
 import type { LocalBus } from '../../core/bus.ts'
 import type { Logger } from '../../core/logger.ts'
-import { callApp } from '../invoke/app-http.ts'
+import type { AppChannel } from '../invoke/app-channel.ts'
+import { HttpAppChannel } from '../invoke/http-channel.ts'
 import { ActiveSubscription, sessionClientId } from './active-subscription.ts'
 import { sleep } from './dead-letter.ts'
 import type { AppTarget } from './delivery.ts'
@@ -57,9 +59,12 @@ export class AppSubscriptions {
   #chain: Promise<void> = Promise.resolve()
   #poll = new AbortController()
   #wake: (() => void) | undefined
+  /** GET /dapr/subscribe for HTTP apps, AppCallback ListTopicSubscriptions for gRPC ones. */
+  readonly #channel: AppChannel
 
   constructor (deps: AppSubscriptionsDeps) {
     this.#d = deps
+    this.#channel = deps.target.channel ?? new HttpAppChannel(deps.target)
     for (const sub of deps.declarative) this.#add(sub)
   }
 
@@ -113,22 +118,20 @@ export class AppSubscriptions {
 
   async #pollLoop (signal: AbortSignal): Promise<void> {
     const { target, discovery, clock } = this.#d
-    let delay = discovery.minDelayMs
+    // Doubling, capped, ±25 % jitter: the runtime's one backoff (core/backoff.ts).
+    const backoff = new Backoff({ initialMs: Math.min(discovery.minDelayMs, discovery.maxDelayMs), maxMs: discovery.maxDelayMs, jitter: proportionalJitter(0.25) })
     while (!signal.aborted) {
-      const r = await callApp({ host: target.host, port: target.port, method: 'GET', path: '/dapr/subscribe', headers: { accept: 'application/json' }, timeoutMs: discovery.timeoutMs, maxResponseBytes: 1024 * 1024, signal })
+      const r = await this.#channel.subscriptions(discovery.timeoutMs, signal)
       if (signal.aborted) return
-      if (r.kind === 'response') {
-        // Only a list, or a 404 (none), says what the app wants; any other answer keeps what it had.
-        let body: unknown = r.status === 404 ? [] : undefined
-        if (r.status === 200) { try { body = JSON.parse(r.body.toString('utf8')) } catch { this.#d.log.warn({ app: target.appId }, 'GET /dapr/subscribe answered non-JSON; keeping its programmatic subscriptions as they were') } }
-        else if (r.status !== 404) this.#d.log.warn({ app: target.appId, status: r.status }, 'GET /dapr/subscribe failed; keeping its programmatic subscriptions as they were')
-        await this.#enqueue(() => this.#up(body))
+      if (r.up) {
+        // Only a list (or none) says what the app wants; any other answer keeps what it had.
+        if (r.list === undefined) this.#d.log.warn({ app: target.appId }, 'the app did not list its subscriptions; keeping its programmatic subscriptions as they were')
+        await this.#enqueue(() => this.#up(r.list))
         return
       }
       // Woken early by started(), or after the (jittered, doubling, capped) delay.
-      await Promise.race([sleep(clock, delay * (0.75 + Math.random() * 0.5), signal), new Promise<void>((resolve) => { this.#wake = resolve })])
+      await Promise.race([sleep(clock, backoff.next(), signal), new Promise<void>((resolve) => { this.#wake = resolve })])
       this.#wake = undefined
-      delay = Math.min(discovery.maxDelayMs, delay * 2)
     }
   }
 

@@ -8,9 +8,9 @@
 import type { Clock } from '../../core/clock.ts'
 import type { LocalBus } from '../../core/bus.ts'
 import type { Logger } from '../../core/logger.ts'
-import { callApp } from '../invoke/app-http.ts'
-import { verdictOf } from './app-response.ts'
-import { CE_CONTENT_TYPE, eventFromPayload, isExpired, type CloudEvent } from './cloudevent.ts'
+import type { AppChannel } from '../invoke/app-channel.ts'
+import { HttpAppChannel } from '../invoke/http-channel.ts'
+import { eventFromPayload, isExpired, type CloudEvent } from './cloudevent.ts'
 import { deadLetter, sleep } from './dead-letter.ts'
 import type { PubsubMetrics } from './metrics.ts'
 import { mayRetry, retryDelay } from './retry-policy.ts'
@@ -18,7 +18,8 @@ import type { Router } from './router.ts'
 import type { SessionMessage } from './session.ts'
 import type { Subscription } from './subscription.ts'
 
-export interface AppTarget { appId: string; host: string; port: number }
+/** `channel`: how the app is called (HTTP `POST {route}`, or gRPC OnTopicEvent); HTTP to host:port when absent. */
+export interface AppTarget { appId: string; host: string; port: number; channel?: AppChannel }
 
 export interface DeliveryDeps {
   sub: Subscription
@@ -39,9 +40,11 @@ export type Finish = 'settle' | 'abandon'
 export class Delivery {
   readonly #d: DeliveryDeps
   readonly #label: { app: string; subscription: string }
+  readonly #channel: AppChannel
 
   constructor (deps: DeliveryDeps) {
     this.#d = deps
+    this.#channel = deps.target.channel ?? new HttpAppChannel(deps.target)
     this.#label = { app: deps.target.appId, subscription: deps.sub.name }
   }
 
@@ -65,7 +68,7 @@ export class Delivery {
 
   /** Runs the attempts for one event. */
   async deliver (ce: CloudEvent, signal: AbortSignal): Promise<Finish> {
-    const { sub, router, target, clock, metrics, log } = this.#d
+    const { sub, router, clock, metrics, log } = this.#d
     if (isExpired(ce, clock.now())) {
       metrics.delivered(this.#label.app, this.#label.subscription, 'expired')
       log.debug({ id: ce.id, topic: ce.topic }, 'event expired before delivery; not delivered')
@@ -77,22 +80,10 @@ export class Delivery {
       log.warn({ id: ce.id, topic: ce.topic, subscription: sub.name }, 'no route matches the event; dropped')
       return 'settle'
     }
-    const body = JSON.stringify(ce)
     for (let retries = 0; ; retries++) {
       if (signal.aborted) return 'abandon'
-      const r = await callApp({
-        host: target.host,
-        port: target.port,
-        method: 'POST',
-        path,
-        headers: { 'content-type': CE_CONTENT_TYPE, ...(typeof ce.traceparent === 'string' ? { traceparent: ce.traceparent } : {}), pubsubname: sub.pubsubname, topic: String(ce.topic ?? '') },
-        body,
-        timeoutMs: sub.delivery.timeoutMs,
-        maxResponseBytes: 64 * 1024,
-        signal,
-      })
+      const { verdict, why } = await this.#channel.deliver({ path, ce, pubsubname: sub.pubsubname, timeoutMs: sub.delivery.timeoutMs, signal })
       if (signal.aborted) return 'abandon'
-      const { verdict, why } = verdictOf(r)
       if (verdict === 'success') {
         metrics.delivered(this.#label.app, this.#label.subscription, 'success')
         return 'settle'

@@ -3,6 +3,8 @@
  * 500ms, multiplier 1.5, randomizationFactor 0.5, maxInterval 60s — cenkalti/backoff semantics) with a
  * bounded number of retries, after which an event goes to the dead-letter topic or is dropped.
  */
+import { exponentialBackoff, proportionalJitter } from '../../core/backoff.ts'
+
 export interface RetryPolicy {
   /** @default 500 */
   initialIntervalMs: number
@@ -24,11 +26,17 @@ export const DEFAULT_RETRY: Readonly<RetryPolicy> = Object.freeze({
   maxRetries: 5,
 })
 
-/** The delay before retry number `retry` (0 for the first retry). */
+/** The delay before retry number `retry` (0 for the first retry): the runtime's one backoff (core/backoff.ts). */
 export function retryDelay (p: RetryPolicy, retry: number, random: () => number = Math.random): number {
-  const base = Math.min(p.maxIntervalMs, p.initialIntervalMs * Math.pow(p.multiplier, retry))
-  const delta = p.randomizationFactor * base
-  return Math.max(0, Math.round(base - delta + random() * 2 * delta))
+  const delay = exponentialBackoff({
+    // A max below the initial interval caps every delay at the max, as cenkalti/backoff does.
+    initialMs: Math.min(p.initialIntervalMs, p.maxIntervalMs),
+    maxMs: p.maxIntervalMs,
+    multiplier: Math.max(1, p.multiplier),
+    jitter: proportionalJitter(Math.min(1, Math.max(0, p.randomizationFactor))),
+    random,
+  })
+  return delay(retry + 1, 0)
 }
 
 /** True while another retry is allowed after `retries` retries. */

@@ -11,6 +11,7 @@ import type { AppConfig, MechaConfig } from '../../core/config/index.ts'
 import type { Logger } from '../../core/logger.ts'
 import type { Metrics } from '../../core/metrics.ts'
 import type { Namespace } from '../../core/store/index.ts'
+import { AppChannels } from '../invoke/app-channels.ts'
 import { AppSubscriptions, DEFAULT_DISCOVERY, discardSession, type DiscoveryOptions } from './app-subscriptions.ts'
 import { PubsubMetrics } from './metrics.ts'
 import { pubsubNames } from './pubsub-names.ts'
@@ -39,6 +40,9 @@ export interface SubscriptionManagerOptions {
    * it, sessions are only discarded within one runtime lifetime.
    */
   registry?: Namespace
+  /** How apps are called (HTTP, or gRPC for `appProtocol: grpc`); shared with service invocation. A private
+   *  set, closed with the manager, when absent. */
+  channels?: AppChannels
 }
 
 /** A subscription as `/v1.0/metadata` lists it (docs.dapr.io/reference/api/metadata_api). */
@@ -57,6 +61,7 @@ export class SubscriptionManager {
   readonly #log: Logger
   readonly metrics: PubsubMetrics
   #closed = false
+  #ownChannels: AppChannels | undefined
 
   private constructor (log: Logger, metrics: PubsubMetrics) {
     this.#log = log
@@ -69,6 +74,7 @@ export class SubscriptionManager {
     const registry = await SessionRegistry.open(opts.registry)
     const metrics = opts.pubsubMetrics ?? new PubsubMetrics(opts.metrics)
     const self = new SubscriptionManager(opts.log, metrics)
+    const channels = opts.channels ?? (self.#ownChannels = new AppChannels())
     const delivery: DeliveryPolicy = { ...DEFAULT_DELIVERY, ...opts.delivery, retry: { ...DEFAULT_DELIVERY.retry, ...opts.delivery?.retry } }
     const names = pubsubNames(opts.config.components)
     for (const app of opts.config.apps) {
@@ -86,7 +92,7 @@ export class SubscriptionManager {
         continue
       }
       self.#apps.set(app.id, new AppSubscriptions({
-        target: { appId: app.id, host: app.appHost, port: app.appPort },
+        target: { appId: app.id, host: app.appHost, port: app.appPort, channel: channels.for(app) },
         declarative,
         declarativeNames,
         registry,
@@ -157,6 +163,7 @@ export class SubscriptionManager {
     if (this.#closed) return
     this.#closed = true
     await Promise.all([...this.#apps.values()].map((a) => a.close()))
+    await this.#ownChannels?.close()
     this.#log.debug('subscriptions paused')
   }
 }

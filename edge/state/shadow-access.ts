@@ -1,4 +1,4 @@
-import type { DesiredDocument, StateAccess } from '../../cloud-bridge/index.ts'
+import type { DesiredDocument, StateAccess } from '../../core/state/shadow.ts'
 import type { DeleteRequest, QueryOptions, QueryResult, SetRequest, StateItem, StateQuery, StateStore, TransactionOp, TryLockRequest, UnlockRequest, UnlockStatus } from '../../core/state/index.ts'
 
 type Watcher = { prefix: string; fn: (key: string, value: unknown) => void }

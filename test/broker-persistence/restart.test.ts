@@ -16,6 +16,7 @@ import { connect, connectAsync, type MqttClient } from 'mqtt'
 import { LevelStore, type Store } from '../../core/store/index.ts'
 import { LevelPersistence, type BrokerPacket } from '../../edge/broker/persistence/index.ts'
 import { cleanupTmp, tmpDir } from '../helpers/tmp.ts'
+import { track } from '../helpers/children.ts'
 
 const CHILD_DATA_DIR = process.env.MECHA_TEST_BROKER_DATA_DIR
 
@@ -77,6 +78,7 @@ async function startBroker (dataDir: string): Promise<BrokerProc> {
   })
   children.add(child)
   child.on('exit', () => children.delete(child))
+  track(child, 'broker process') // also killed if the file ends before its after hook runs
   const port = await new Promise<number>((resolve, reject) => {
     let out = ''
     const timer = setTimeout(() => reject(new Error(`broker did not start: ${out}`)), 20_000)

@@ -6,13 +6,15 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { ROOT } from '../helpers/runtime.ts'
 import { tmpDir, cleanupTmp } from '../helpers/tmp.ts'
+import { track } from '../helpers/children.ts'
 
 const exec = promisify(execFile)
 test.after(cleanupTmp)
 
 async function mecha (...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const r = await exec(process.execPath, ['--import', 'tsx', join(ROOT, 'edge/main.ts'), ...args], { cwd: ROOT, env: { ...process.env, MECHA_API_TOKEN: '' } })
+    // Bounded: a `run` that wrongly got past its config would otherwise serve until killed.
+    const r = await exec(process.execPath, ['--import', 'tsx', join(ROOT, 'edge/main.ts'), ...args], { cwd: ROOT, env: { ...process.env, MECHA_API_TOKEN: '' }, timeout: 60_000, killSignal: 'SIGKILL' })
     return { code: 0, stdout: r.stdout, stderr: r.stderr }
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string }
@@ -68,6 +70,28 @@ test('mecha check - a good config prints one summary line and exits 0; component
   assert.match(r.stdout, 'id gw-01, 1 components, 1 subscriptions, 0 apps, cloud off')
 })
 
+test('mecha check and mecha run - both refuse the same cloud configs, naming the path (issue 9)', async () => {
+  const dir = await tmpDir('check')
+  // Every listener on port 0: if `run` ever accepted one of these, it must not clash with anything while it lives.
+  const head = ['id: gw-01', 'mqtt: { port: 0 }', 'api: { port: 0 }', 'ui: { port: 0 }', 'metrics: { port: 0 }', 'cloud:', '  url: mqtts://127.0.0.1:1']
+  const cases = [
+    { name: 'backoff', lines: ['  backoff: { minMs: 5000, maxMs: 1000 }'], problem: 'cloud.backoff.minMs: must be at most cloud.backoff.maxMs (1000), is 5000' },
+    { name: 'cert', lines: [`  cert: ${join(dir, 'client.pem')}`], problem: 'cloud.key: is required when cloud.cert is set' },
+  ]
+  for (const c of cases) {
+    const file = join(dir, `${c.name}.yaml`)
+    await writeFile(file, [...head, ...c.lines, ''].join('\n'))
+    const checked = await mecha('check', '--config', file)
+    assert.is(checked.code, 1, `check ${c.name}: ${checked.stdout}${checked.stderr}`)
+    assert.match(checked.stderr, `${file}: 1 problem\n  ${c.problem}`)
+    const ran = await mecha('run', '--config', file, '--data-dir', await tmpDir('run'))
+    assert.is(ran.code, 1, `run ${c.name}: ${ran.stderr}`)
+    assert.match(ran.stderr, 'the config has problems')
+    assert.match(ran.stderr, `  ${c.problem}`)
+    assert.not.match(ran.stderr, 'start failed', 'refused while loading the config, not by a part at start')
+  }
+})
+
 test('mecha check - unreadable YAML is a clear error, exit 1', async () => {
   const file = join(await tmpDir('check'), 'mecha.yaml')
   await writeFile(file, 'mqtt: [unclosed\n')
@@ -111,7 +135,7 @@ test('mecha service install writes the unit where MECHA_SYSTEMD_DIR says and rep
 
 test('mecha passwd --print reads the password from stdin and prints a scrypt hash that verifies', async () => {
   const { spawn } = await import('node:child_process')
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'edge/main.ts'), 'passwd', '--print'], { cwd: ROOT })
+  const child = track(spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'edge/main.ts'), 'passwd', '--print'], { cwd: ROOT }), 'mecha passwd --print')
   let out = ''
   child.stdout.on('data', (d: Buffer) => { out += d.toString() })
   child.stdin.end('correct horse battery\n')
@@ -127,7 +151,7 @@ test('mecha passwd writes the hash into the data dir the config names', async ()
   const dir = await tmpDir('pw')
   const file = join(dir, 'mecha.yaml')
   await writeFile(file, `dataDir: ${join(dir, 'gw-data')}\n`)
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'edge/main.ts'), 'passwd', '--config', file], { cwd: ROOT, env: { ...process.env, MECHA_DATA_DIR: '' } })
+  const child = track(spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'edge/main.ts'), 'passwd', '--config', file], { cwd: ROOT, env: { ...process.env, MECHA_DATA_DIR: '' } }), 'mecha passwd')
   child.stdin.end('correct horse battery\n')
   const code = await new Promise((resolve) => child.on('exit', resolve))
   assert.is(code, 0)

@@ -21,9 +21,14 @@ export async function waitFor (cond: () => boolean | Promise<boolean>, timeoutMs
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
-/** Connects and waits for CONNACK; rejects on refusal; no reconnects unless asked. */
-export async function connectClient (url: string, opts: IClientOptions = {}): Promise<MqttClient> {
+/**
+ * Connects and waits for CONNACK; rejects on refusal; no reconnects unless asked. `attach` runs before any
+ * packet is read: MQTT.js emits the messages that share CONNACK's socket read before the awaiting code resumes,
+ * so a listener for a persistent session's queue must be on by then (issue 9).
+ */
+export async function connectClient (url: string, opts: IClientOptions = {}, attach?: (client: MqttClient) => void): Promise<MqttClient> {
   const client = mqtt.connect(url, { reconnectPeriod: 0, connectTimeout: 5000, ...opts })
+  attach?.(client)
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => { reject(new Error(`connect to ${url} timed out`)) }, 8000)
     client.once('connect', () => { clearTimeout(timer); resolve() })
@@ -42,12 +47,14 @@ export class CloudSubscriber {
 
   static async create (url: string, filter: string, opts: IClientOptions = {}): Promise<CloudSubscriber> {
     const sub = new CloudSubscriber()
-    sub.client = await connectClient(url, { protocolVersion: 5, ...opts })
-    sub.client.on('message', (topic, payload, packet) => {
-      const id = packet.properties?.userProperties?.['mecha-id']
-      const r: Received = { topic, payload: Buffer.from(payload), id: Array.isArray(id) ? id[0] : id, retain: packet.retain, qos: packet.qos }
-      sub.received.push(r)
-      sub.#ids.add(r.id ?? r.payload.toString())
+    // Recording from before CONNECT: a persistent session (`clean: false`) may hold a queue for it.
+    sub.client = await connectClient(url, { protocolVersion: 5, ...opts }, (client) => {
+      client.on('message', (topic, payload, packet) => {
+        const id = packet.properties?.userProperties?.['mecha-id']
+        const r: Received = { topic, payload: Buffer.from(payload), id: Array.isArray(id) ? id[0] : id, retain: packet.retain, qos: packet.qos }
+        sub.received.push(r)
+        sub.#ids.add(r.id ?? r.payload.toString())
+      })
     })
     await sub.client.subscribeAsync(filter, { qos: 1 })
     return sub

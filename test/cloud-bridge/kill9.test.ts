@@ -8,6 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { Mosquitto } from '../helpers/mosquitto.ts'
 import { cleanupTmp, tmpDir } from '../helpers/tmp.ts'
+import { track } from '../helpers/children.ts'
 import { CloudSubscriber, connectClient, waitFor } from './helpers.ts'
 import type { Ledger } from '../../cloud-bridge/index.ts'
 
@@ -22,6 +23,7 @@ async function host (env: object): Promise<Hosted> {
   })
   children.add(child)
   child.on('exit', () => children.delete(child))
+  track(child, 'bridge process') // also killed if the file ends before its after hook runs
   const ledgers: Ledger[] = []
   let out = ''
   const port = await new Promise<number>((resolve, reject) => {

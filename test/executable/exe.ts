@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { runnerFor, type Arch } from '../../build/targets.ts'
+import { track } from '../helpers/children.ts'
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 export const MINIMAL_PATH = 'PATH=/usr/bin:/bin'
@@ -38,7 +39,8 @@ export interface Ran { code: number | null; signal: NodeJS.Signals | null; stdou
 export function spawnExe (arch: Arch, exe: string, args: string[], opts: { env?: Record<string, string>; cwd: string }): ChildProcess {
   const argv = command(arch, exe, args, opts.env)
   if (argv === undefined) throw new Error(`cannot run ${arch} binaries here`)
-  return spawn(argv[0]!, argv.slice(1), { cwd: opts.cwd, stdio: ['ignore', 'pipe', 'pipe'] })
+  // Tracked: killed when the test process exits, or after the test that left it running (children.ts).
+  return track(spawn(argv[0]!, argv.slice(1), { cwd: opts.cwd, stdio: ['ignore', 'pipe', 'pipe'] }), `executable ${args.join(' ')}`)
 }
 
 /** Runs to completion (killed after `timeoutMs`). */

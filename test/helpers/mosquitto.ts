@@ -3,13 +3,14 @@
  * a temp config on a free loopback port, optional password file, ACL and TLS; stop (SIGTERM, saving its
  * persistence), kill (SIGKILL), restart on the same port.
  */
-import { spawn, execFile, type ChildProcess } from 'node:child_process'
+import { execFile, type ChildProcess } from 'node:child_process'
 import { createConnection, createServer, type AddressInfo } from 'node:net'
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { userInfo } from 'node:os'
 import { promisify } from 'node:util'
 import { tmpDir } from './tmp.ts'
+import { spawnTracked } from './children.ts'
 
 const execFileP = promisify(execFile)
 export const MOSQUITTO_BIN = process.env.MOSQUITTO_BIN ?? '/usr/sbin/mosquitto'
@@ -87,7 +88,8 @@ export class Mosquitto {
   get pid (): number | undefined { return this.#child?.pid }
 
   async #spawn (): Promise<void> {
-    const child = spawn(MOSQUITTO_BIN, ['-c', this.#conf], { stdio: ['ignore', 'ignore', 'pipe'] })
+    // Tracked: killed when this test process exits, or after the test that left it running (children.ts).
+    const child = spawnTracked(MOSQUITTO_BIN, ['-c', this.#conf], { stdio: ['ignore', 'ignore', 'pipe'], label: `mosquitto :${this.port}` })
     this.#child = child
     child.stderr?.on('data', (d: Buffer) => { this.#log += d.toString() })
     child.on('exit', () => { if (this.#child === child) this.#child = undefined })
@@ -95,7 +97,7 @@ export class Mosquitto {
     for (;;) {
       if (this.#child === undefined) throw new Error(`mosquitto exited at start:\n${this.#log}`)
       if (await canConnect(this.port)) return
-      if (Date.now() > deadline) throw new Error(`mosquitto did not listen on ${this.port} within 10 s:\n${this.#log}`)
+      if (Date.now() > deadline) { child.kill('SIGKILL'); throw new Error(`mosquitto did not listen on ${this.port} within 10 s:\n${this.#log}`) }
       await new Promise((resolve) => setTimeout(resolve, 25))
     }
   }

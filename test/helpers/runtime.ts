@@ -1,10 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { parseConfig } from '../../core/config/index.ts'
 import { createLogger } from '../../core/logger.ts'
-import { Runtime } from '../../edge/runtime.ts'
+import { Runtime, componentCatalog } from '../../edge/runtime.ts'
 import { tmpDir } from './tmp.ts'
+import { spawnTracked } from './children.ts'
 
 export const ROOT = join(import.meta.dirname, '../..')
 
@@ -25,7 +26,7 @@ export async function testConfig (extra: Record<string, any> = {}): Promise<Reco
 
 /** A runtime in this process. */
 export async function startRuntime (extra: Record<string, any> = {}): Promise<Runtime> {
-  const { config } = await parseConfig(await testConfig(extra))
+  const { config } = await parseConfig(await testConfig(extra), { components: componentCatalog })
   const lines: string[] = []
   const log = createLogger({ level: config.log.level, pretty: false, write: (l) => { lines.push(l); if (process.env.MECHA_TEST_LOG === '1') process.stderr.write(l + '\n') } })
   return await Runtime.start({ config, log })
@@ -60,7 +61,9 @@ export async function spawnRuntime (opts: SpawnOptions = {}): Promise<Spawned> {
     args.push('--config', file)
   }
   const command = opts.command ?? [process.execPath, '--import', 'tsx', join(ROOT, 'edge/main.ts'), 'run']
-  const proc = spawn(command[0], [...command.slice(1), ...args], {
+  // Tracked: killed with its group when this test process exits, or after the test that left it (children.ts).
+  const proc = spawnTracked(command[0], [...command.slice(1), ...args], {
+    label: `runtime (${command.slice(-2).join(' ')})`,
     cwd: opts.cwd ?? ROOT,
     env: { ...process.env, MECHA_LOG_PRETTY: 'false', MECHA_LOG_LEVEL: 'info', ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -70,7 +73,11 @@ export async function spawnRuntime (opts: SpawnOptions = {}): Promise<Spawned> {
   let output = ''
   const exited = new Promise<number | null>((resolve) => { proc.once('close', (code, signal) => { resolve(code ?? (signal === null ? null : -1)) }) })
   const addresses = await new Promise<Spawned['addresses']>((resolve, reject) => {
-    const timer = setTimeout(() => { reject(new Error(`runtime did not start within ${opts.timeoutMs ?? 20000} ms:\n${output}`)) }, opts.timeoutMs ?? 20000)
+    const timer = setTimeout(() => {
+      // Not running after the limit: it is of no use to the caller, who gets no handle to stop it.
+      try { process.kill(-proc.pid!, 'SIGKILL') } catch {}
+      reject(new Error(`runtime did not start within ${opts.timeoutMs ?? 20000} ms:\n${output}`))
+    }, opts.timeoutMs ?? 20000)
     const onData = (d: Buffer): void => {
       output += d.toString()
       for (const line of output.split('\n')) {

@@ -1,9 +1,11 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { spawnRuntime, testConfig } from '../helpers/runtime.ts'
-import { connect, collect, closeAll } from '../helpers/mqtt.ts'
+import { connect, connectCollecting, collect, closeAll } from '../helpers/mqtt.ts'
 import { cleanupTmp } from '../helpers/tmp.ts'
+import { cleanupEach } from '../helpers/children.ts'
 
+cleanupEach(test)
 test.after(cleanupTmp)
 
 const N = 200
@@ -24,8 +26,10 @@ test('runtime - kill -9 with QoS 1 messages queued for an offline persistent ses
   await closeAll(pub)
 
   rt = await spawnRuntime({ config })
-  const back = await connect(url(), { clientId: 'meter-reader', clean: false })
-  const got = await collect(back, N + 1, 15000)
+  // The collector is on before CONNECT: the queued messages come right behind the CONNACK, often in the same
+  // socket read, and MQTT.js emits (and acknowledges) those before an `await connect()` resumes (issue 9).
+  const { client: back, messages } = await connectCollecting(url(), { clientId: 'meter-reader', clean: false })
+  const got = await messages.waitFor(N + 1, 15000)
   const readings = got.filter((m) => m.payload.startsWith('reading-')).map((m) => Number(m.payload.slice(8)))
   // At least once: drop duplicates the way a consumer would, then every reading must be there in order.
   const seen = new Set<number>(); const firsts: number[] = []

@@ -2,18 +2,23 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { spawn, execFile } from 'node:child_process'
 import { promisify } from 'node:util'
+import mqtt from 'mqtt'
 import { spawnRuntime, ROOT, type Spawned } from '../helpers/runtime.ts'
+import { firstLogin } from '../helpers/admin.ts'
 import { connect, collect, closeAll } from '../helpers/mqtt.ts'
 import { tmpDir, cleanupTmp } from '../helpers/tmp.ts'
+import { track } from '../helpers/children.ts'
 
 const run = promisify(execFile)
 let rt: Spawned
+let dataDir: string
 
 test.before(async () => {
   // Exactly the README's command, with every port ephemeral and the data dir in a temp dir.
+  dataDir = await tmpDir('npmstart')
   rt = await spawnRuntime({
     command: ['npm', 'start', '--silent', '--'],
-    env: { MECHA_MQTT_PORT: '0', MECHA_API_PORT: '0', MECHA_UI_PORT: '0', MECHA_METRICS_PORT: '0', MECHA_DATA_DIR: await tmpDir('npmstart') },
+    env: { MECHA_MQTT_PORT: '0', MECHA_API_PORT: '0', MECHA_UI_PORT: '0', MECHA_METRICS_PORT: '0', MECHA_DATA_DIR: dataDir },
     cwd: ROOT,
   })
 })
@@ -29,7 +34,7 @@ test('npm start - MQTT.js and mosquitto_pub/mosquitto_sub exchange messages thro
   const js = await connect(`mqtt://127.0.0.1:${port}`, { clientId: 'js-1' })
   await js.subscribeAsync('plant/+/temp', { qos: 1 })
   // mosquitto_sub waits for one message on a topic MQTT.js publishes to.
-  const sub = spawn('mosquitto_sub', ['-h', '127.0.0.1', '-p', port, '-t', 'plant/from-js', '-C', '1', '-W', '10', '-q', '1', '-V', 'mqttv311'])
+  const sub = track(spawn('mosquitto_sub', ['-h', '127.0.0.1', '-p', port, '-t', 'plant/from-js', '-C', '1', '-W', '10', '-q', '1', '-V', 'mqttv311']), 'mosquitto_sub')
   let subOut = ''
   sub.stdout.on('data', (d: Buffer) => { subOut += d.toString() })
   const subDone = new Promise<number | null>((resolve) => sub.on('exit', resolve))
@@ -44,8 +49,19 @@ test('npm start - MQTT.js and mosquitto_pub/mosquitto_sub exchange messages thro
   await closeAll(js)
 })
 
-test('npm start - MQTT over WebSocket on the UI port at /mqtt', async () => {
-  const ws = await connect(`ws://127.0.0.1:${rt.addresses.ui.port}/mqtt`, { clientId: 'ws-1' })
+test('npm start - MQTT over WebSocket on the UI port at /mqtt, behind the admin login while the broker has no users', async () => {
+  const wsUrl = `ws://127.0.0.1:${rt.addresses.ui.port}/mqtt`
+  // No session: refused before MQTT starts (anonymous MQTT is allowed only on the loopback TCP listener).
+  const refused = mqtt.connect(wsUrl, { clientId: 'ws-anon', reconnectPeriod: 0, connectTimeout: 3000 })
+  const outcome = await new Promise<string>((resolve) => {
+    refused.once('connect', () => { resolve('connected') })
+    refused.once('error', () => { resolve('refused') })
+    refused.once('close', () => { resolve('refused') })
+  })
+  refused.end(true)
+  assert.is(outcome, 'refused')
+  const { cookie } = await firstLogin(rt.addresses.ui.port, dataDir)
+  const ws = await connect(wsUrl, { clientId: 'ws-1', wsOptions: { headers: { cookie } } })
   const tcp = await connect(`mqtt://127.0.0.1:${rt.addresses.mqtt.port}`, { clientId: 'tcp-1' })
   await ws.subscribeAsync('ws/test', { qos: 1 })
   const got = collect(ws, 1)

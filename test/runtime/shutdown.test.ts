@@ -7,7 +7,9 @@ import { cleanupTmp } from '../helpers/tmp.ts'
 import { spawn } from 'node:child_process'
 import { join } from 'node:path'
 import { ROOT } from '../helpers/runtime.ts'
+import { cleanupEach, track } from '../helpers/children.ts'
 
+cleanupEach(test)
 test.after(cleanupTmp)
 
 function portIsFree (port: number): Promise<boolean> {
@@ -44,6 +46,7 @@ test('runtime - a second instance on the same data dir is refused with a clear m
     env: { ...process.env, MECHA_MQTT_PORT: '0', MECHA_API_PORT: '0', MECHA_UI_PORT: '0', MECHA_METRICS_PORT: '0' },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
+  track(second, 'second runtime')
   let out = ''
   second.stderr.on('data', (d: Buffer) => { out += d.toString() })
   second.stdout.on('data', (d: Buffer) => { out += d.toString() })

@@ -8,6 +8,7 @@ import { LevelStore } from '../../core/store/index.ts'
 import { LevelStateStore } from '../../core/state/index.ts'
 import { createHarness } from '../helpers/api-harness.ts'
 import { tmpDir, cleanupTmp } from '../helpers/tmp.ts'
+import { track } from '../helpers/children.ts'
 
 const ROOT = join(import.meta.dirname, '../..')
 test.after(cleanupTmp)
@@ -41,7 +42,7 @@ test('state durability - 50 concurrent first-write increments over HTTP with ret
 for (const durability of ['process', 'power'] as const) {
   test(`state durability - ${durability}: every acknowledged save survives kill -9 of the server`, async () => {
     const dir = await tmpDir('state-kill')
-    const child = spawn(process.execPath, ['--import', 'tsx', 'test/state/fixtures/state-server.ts', dir, durability], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] })
+    const child = track(spawn(process.execPath, ['--import', 'tsx', 'test/state/fixtures/state-server.ts', dir, durability], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] }), 'state server')
     const closed = once(child, 'close')
     const [line] = await once(createInterface({ input: child.stdout! }), 'line') as [string]
     const { port } = JSON.parse(line) as { port: number }

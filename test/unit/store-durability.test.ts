@@ -6,6 +6,7 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { LevelStore } from '../../core/store/index.ts'
 import { tmpDir, cleanupTmp } from '../helpers/tmp.ts'
+import { track } from '../helpers/children.ts'
 
 test.after(cleanupTmp)
 
@@ -50,7 +51,7 @@ for (let i = 0; i < 100000; i++) { await ns.put('k' + String(i).padStart(6, '0')
 for (const durability of ['process', 'power'] as const) {
   test(`store - ${durability} durability: every acknowledged write survives kill -9`, async () => {
     const dir = await tmpDir('kill')
-    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', WRITER, dir, durability], { cwd: join(import.meta.dirname, '../..'), stdio: ['ignore', 'pipe', 'inherit'] })
+    const child = track(spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', WRITER, dir, durability], { cwd: join(import.meta.dirname, '../..'), stdio: ['ignore', 'pipe', 'inherit'] }), 'store writer')
     let acked = -1
     let buf = ''
     child.stdout.on('data', (d: Buffer) => {

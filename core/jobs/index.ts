@@ -1,0 +1,5 @@
+export { JobScheduler, type JobSchedulerCounters, type JobSchedulerOptions } from './scheduler.ts'
+export { JobStore, jobKey } from './job-store.ts'
+export { checkJobName, DEFAULT_FAILURE_POLICY, jobSpecFromRequest, jobView, newJobRecord, nextFireTime, retryDelay } from './spec.ts'
+export { jobCallbackRequest, type JobCallbackRequest } from './callback.ts'
+export type * from './types.ts'

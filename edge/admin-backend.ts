@@ -1,0 +1,219 @@
+/**
+ * The admin API's backend (edge/admin/backend.ts) over the runtime's parts. The composition root hands it a
+ * view of what it owns — functions, not the parts' fields — so the admin routes never reach into the runtime.
+ */
+import { readFile } from 'node:fs/promises'
+import { stringify as toYaml, parse as fromYaml } from 'yaml'
+import type { ConfigProblem, MechaConfig } from '../core/config/index.ts'
+import { MechaError } from '../core/errors.ts'
+import type { AppStatus, Supervisor } from '../core/supervisor/index.ts'
+import type { HostedBindingInfo } from './bindings/index.ts'
+import type { AdminApp, AdminBackend, AdminComponent, AdminLogLine, AdminStatusEvent, PartStatus } from './admin/backend.ts'
+import type { MqttBroker } from './broker/index.ts'
+import { previousOf, readConfigFile, rollbackConfigFile, writeConfigFile } from './reload/config-file.ts'
+import type { ReloadOutcome } from './runtime.ts'
+
+export interface AdminView {
+  id: () => string
+  version: string
+  startedAt: number
+  config: () => MechaConfig
+  configFile: string | undefined
+  /** Validates raw config text the way `mecha check` does (same pipeline); [] when it is fine. */
+  validate: (raw: unknown) => Promise<ConfigProblem[]>
+  reload: (why: string) => Promise<ReloadOutcome>
+  /** Applies a parsed config when the runtime runs without a file (defaults only). */
+  parts: () => Record<string, PartStatus>
+  /** Status changes of every part, as the parts emit them. */
+  subscribe: (fn: (e: AdminStatusEvent) => void) => () => void
+  supervisor: () => Supervisor | undefined
+  broker: MqttBroker
+  components: () => AdminComponent[]
+  cloud: () => ReturnType<AdminBackend['cloud']>
+}
+
+const REDACTED = '(set)'
+
+/** Every part's status now, by name, for the admin API's snapshot. */
+export function partsOf (p: { phase: string; broker: MqttBroker; cloud: { snapshot(): { status: { type: string }; ledger: unknown } } | undefined; apps: readonly AppStatus[]; bindings: readonly HostedBindingInfo[] }): Record<string, PartStatus> {
+  const mem = process.memoryUsage()
+  const parts: Record<string, PartStatus> = {
+    runtime: { type: p.phase, memoryRss: mem.rss, heapUsed: mem.heapUsed },
+    broker: { type: 'listening', ...p.broker.stats() },
+    cloud: p.cloud === undefined ? { type: 'not-configured' } : { ...p.cloud.snapshot().status, ledger: p.cloud.snapshot().ledger },
+  }
+  for (const a of p.apps) parts[`apps.${a.id}`] = { ...a.state, restarts: a.restarts, health: a.health }
+  for (const info of p.bindings) parts[`components.${info.name}`] = { ...info.status, counters: info.counters }
+  return parts
+}
+
+/** The components as the admin API lists them: the built-in two, then the configured ones with their status. */
+export function componentsOf (config: MechaConfig, bindings: readonly HostedBindingInfo[]): AdminComponent[] {
+  const byName = new Map(bindings.map((i) => [i.name, i]))
+  return [
+    { name: 'statestore', type: 'state.level', version: 'v1', builtIn: true, status: { type: 'open' } },
+    { name: 'pubsub', type: 'pubsub.mqtt', version: 'v1', builtIn: true, status: { type: 'open' } },
+    ...config.components.map((c) => ({ name: c.metadata.name, type: c.spec.type, version: c.spec.version, builtIn: false, status: (byName.get(c.metadata.name)?.status ?? { type: 'open' }) as PartStatus })),
+  ]
+}
+
+/** The config as a person may see it in a browser: password hashes and tokens replaced. */
+function redact (config: MechaConfig): unknown {
+  const c = structuredClone(config) as any
+  for (const u of c.mqtt?.users ?? []) u.password = REDACTED
+  if (c.api?.token !== undefined) c.api.token = REDACTED
+  if (c.cloud?.password !== undefined) c.cloud.password = REDACTED
+  return c
+}
+
+/** Secrets the browser saw redacted come back as they are in force, unless the person replaced them. */
+function unredact (doc: any, current: MechaConfig): any {
+  const out = structuredClone(doc)
+  const users = new Map((current.mqtt?.users ?? []).map((u) => [u.username, u.password]))
+  for (const u of out?.mqtt?.users ?? []) if (u.password === REDACTED) u.password = users.get(u.username)
+  if (out?.api?.token === REDACTED) out.api.token = current.api.token
+  if (out?.cloud?.password === REDACTED) out.cloud.password = current.cloud?.password
+  return out
+}
+
+function invalid (problems: ConfigProblem[]): MechaError {
+  return new MechaError('MECHA_ERR_CONFIG_INVALID', `${problems.length} problem${problems.length === 1 ? '' : 's'} in the config`, { details: problems })
+}
+
+/** Async iterable over a push source, ended by `return()` (the SSE code calls it when the client goes). */
+function iterate<T> (subscribe: (push: (v: T) => void) => () => void, first: T[] = [], max = 1000): AsyncIterable<T> {
+  return {
+    [Symbol.asyncIterator] (): AsyncIterator<T> {
+      const buffer: T[] = [...first]
+      let wake: (() => void) | undefined
+      let done = false
+      const off = subscribe((v) => { buffer.push(v); if (buffer.length > max) buffer.shift(); wake?.() })
+      return {
+        next: async () => {
+          while (buffer.length === 0 && !done) await new Promise<void>((resolve) => { wake = resolve })
+          wake = undefined
+          if (done && buffer.length === 0) return { done: true, value: undefined }
+          return { done: false, value: buffer.shift()! }
+        },
+        return: async () => { done = true; off(); wake?.(); return { done: true, value: undefined } },
+      }
+    },
+  }
+}
+
+const logLine = (l: { ts: number; stream: string; line: string }): AdminLogLine => ({ ts: new Date(l.ts).toISOString(), stream: l.stream === 'stderr' ? 'stderr' : 'stdout', line: l.line })
+
+export function createAdminBackend (v: AdminView): AdminBackend {
+  const supervisor = (): Supervisor => {
+    const s = v.supervisor()
+    if (s === undefined) throw new MechaError('MECHA_ERR_NOT_READY', 'the apps are not started yet')
+    return s
+  }
+  const knownApp = (id: string): void => {
+    if (!v.config().apps.some((a) => a.id === id)) throw new MechaError('ERR_APP_NOT_FOUND', `no app ${id}`)
+  }
+
+  /** Validates `doc`, writes it atomically (keeping the previous file) and reloads; refused with its problems. */
+  const apply = async (doc: unknown): Promise<{ reloaded: string[] }> => {
+    const full = unredact(doc, v.config())
+    const problems = await v.validate(full)
+    if (problems.length > 0) throw invalid(problems)
+    if (v.configFile === undefined) throw new MechaError('MECHA_ERR_CONFIG_INVALID', 'the runtime runs without a config file: start it with --config FILE to change its config here', { details: [{ path: '(file)', message: 'no config file' }] })
+    const text = /\.json$/i.test(v.configFile) ? JSON.stringify(full, null, 2) + '\n' : toYaml(full)
+    await writeConfigFile(v.configFile, text)
+    const outcome = await v.reload('admin API')
+    if (!outcome.ok) {
+      // The file is written but the reload failed: put the previous file back, so file and runtime agree.
+      await rollbackConfigFile(v.configFile)
+      throw invalid(outcome.problems)
+    }
+    return { reloaded: outcome.result.parts }
+  }
+
+  /** The file as written by a person (not the defaults-filled config), for edits that keep its shape. */
+  const fileDoc = async (): Promise<any> => {
+    if (v.configFile === undefined) return {}
+    const text = await readFile(v.configFile, 'utf8')
+    return /\.json$/i.test(v.configFile) ? JSON.parse(text) : (fromYaml(text) ?? {})
+  }
+
+  return {
+    async status () {
+      return { id: v.id(), version: v.version, startedAt: new Date(v.startedAt).toISOString(), uptimeSeconds: Math.round((Date.now() - v.startedAt) / 1000), parts: v.parts() }
+    },
+    statusEvents () {
+      const now = new Date().toISOString()
+      return iterate<AdminStatusEvent>((push) => v.subscribe(push), Object.entries(v.parts()).map(([part, status]) => ({ part, status, at: now })))
+    },
+    apps: {
+      async list (): Promise<AdminApp[]> {
+        const byId = new Map((v.supervisor()?.status() ?? []).map((s) => [s.id, s]))
+        return v.config().apps.map((a) => {
+          const s = byId.get(a.id)
+          return { id: a.id, state: s?.state.type ?? 'stopped', restarts: s?.restarts ?? 0, command: a.command === undefined ? undefined : [a.command, ...(a.args ?? [])].join(' '), pid: (s?.state as { pid?: number } | undefined)?.pid }
+        })
+      },
+      async start (id) { knownApp(id); supervisor().start(id) },
+      async stop (id) { knownApp(id); await supervisor().stop(id) },
+      async restart (id) { knownApp(id); await supervisor().restart(id) },
+      async logs (id, lines) { knownApp(id); return (await supervisor().tail(id, lines)).map(logLine) },
+      followLogs (id, lines) {
+        knownApp(id)
+        const s = supervisor()
+        const controller = new AbortController()
+        return {
+          [Symbol.asyncIterator] (): AsyncIterator<AdminLogLine> {
+            let backlog: AdminLogLine[] | undefined
+            const live = s.follow(id, controller.signal)
+            return {
+              next: async () => {
+                backlog ??= (await s.tail(id, lines)).map(logLine)
+                if (backlog.length > 0) return { done: false, value: backlog.shift()! }
+                if (live === undefined) return { done: true, value: undefined }
+                const r = await live.next()
+                return r.done === true ? { done: true, value: undefined } : { done: false, value: logLine(r.value) }
+              },
+              return: async () => { controller.abort(); await live?.return?.(); return { done: true, value: undefined } },
+            }
+          },
+        }
+      },
+    },
+    components: {
+      async list () { return v.components() },
+      async validate (docs) {
+        if (!Array.isArray(docs)) return [{ path: 'components', message: 'must be a list of Component documents' }]
+        return await v.validate({ ...unredact(await fileDoc(), v.config()), components: docs })
+      },
+      async apply (docs) {
+        if (!Array.isArray(docs)) throw invalid([{ path: 'components', message: 'must be a list of Component documents' }])
+        return await apply({ ...(await fileDoc()), components: docs })
+      },
+    },
+    config: {
+      async get () {
+        const canRollback = v.configFile === undefined ? false : await readFile(previousOf(v.configFile)).then(() => true, () => false)
+        return { config: redact(v.config()), file: v.configFile, canRollback }
+      },
+      async validate (doc) { return await v.validate(unredact(doc, v.config())) },
+      apply,
+      async rollback () {
+        if (v.configFile === undefined) throw invalid([{ path: '(file)', message: 'the runtime runs without a config file' }])
+        const prev = await readConfigFile(previousOf(v.configFile)).catch(() => undefined)
+        if (prev === undefined || !(await readFile(previousOf(v.configFile)).then(() => true, () => false))) throw invalid([{ path: '(file)', message: 'there is no previous version to roll back to' }])
+        if (!prev.ok) throw invalid(prev.problems)
+        await rollbackConfigFile(v.configFile)
+        const outcome = await v.reload('admin API rollback')
+        if (!outcome.ok) throw invalid(outcome.problems)
+        return { reloaded: outcome.result.parts }
+      },
+    },
+    cloud: () => v.cloud(),
+    mqtt: {
+      async clients () { return v.broker.clients() },
+      async disconnect (clientId) {
+        if (!v.broker.disconnectClient(clientId)) throw new MechaError('MECHA_ERR_MQTT_CLIENT_NOT_FOUND', `no MQTT client ${clientId} is connected`)
+      },
+    },
+  }
+}

@@ -1,0 +1,31 @@
+/** The `extended` figures of `/v1.0/metadata` that come from parts (Dapr leaves this map to the runtime). */
+import type { CloudBridge } from '../../cloud-bridge/index.ts'
+import type { HostedBindingInfo } from '../bindings/index.ts'
+
+export function cloudExtended (cloud: CloudBridge | undefined): Record<string, string> {
+  if (cloud === undefined) return { 'cloud.status': 'not-configured' }
+  const snap = cloud.snapshot()
+  const l = snap.ledger
+  return {
+    'cloud.status': snap.status.type,
+    'cloud.connected': String(snap.connected),
+    'cloud.url': snap.url ?? '',
+    'cloud.outbox.accepted': String(l.accepted),
+    'cloud.outbox.delivered': String(l.delivered),
+    'cloud.outbox.queued': String(l.queued),
+    'cloud.outbox.queuedBytes': String(l.queuedBytes),
+    'cloud.outbox.dropped': JSON.stringify(l.dropped),
+    'cloud.outbox.rejectedNew': String(l.rejectedNew),
+    'cloud.outbox.writeErrors': String(cloud.stats().writeErrors),
+  }
+}
+
+/** One line per binding: status and counters. */
+export function bindingExtended (bindings: Iterable<HostedBindingInfo>): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const b of bindings) {
+    const last = b.counters.lastEventAt === undefined ? '' : `, last event ${new Date(b.counters.lastEventAt).toISOString()}`
+    out[`binding.${b.name}`] = `${b.status.type}, ${b.counters.events} events, ${b.counters.errors} errors, ${b.counters.reconnects} reconnects${last}`
+  }
+  return out
+}

@@ -1,0 +1,2 @@
+export { html, render } from 'htm/preact'
+export { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks'
