@@ -1,3 +1,5 @@
+import { PushIterator } from './push-iterator.ts'
+
 type Listener<T> = (s: T) => void
 
 const ITERATOR_BUFFER = 256
@@ -32,26 +34,11 @@ export class StatusStream<T> {
 
   /** Each iterator gets the current status first, then every change; a slow reader loses the oldest ones. */
   [Symbol.asyncIterator] (): AsyncIterableIterator<T> {
-    const buffer: T[] = [this.#current]
-    let wake: (() => void) | undefined
-    let done = this.#closed
-    const off = this.on((s) => {
-      buffer.push(s)
-      if (buffer.length > ITERATOR_BUFFER) buffer.shift()
-      wake?.()
-    })
-    const end = (): void => { done = true; off(); this.#ends.delete(end); wake?.() }
+    const end = (): void => { it.end() }
+    const it = new PushIterator<T>({ first: [this.#current], max: ITERATOR_BUFFER, onEnd: () => { off(); this.#ends.delete(end) } })
+    const off = this.on((s) => { it.push(s) })
     this.#ends.add(end)
-    const it: AsyncIterableIterator<T> = {
-      next: async () => {
-        while (buffer.length === 0 && !done) await new Promise<void>((resolve) => { wake = resolve })
-        wake = undefined
-        const value = buffer.shift()
-        return value === undefined ? { done: true, value: undefined } : { done: false, value }
-      },
-      return: async () => { end(); buffer.length = 0; return { done: true, value: undefined } },
-      [Symbol.asyncIterator] () { return it },
-    }
+    if (this.#closed) it.end()
     return it
   }
 

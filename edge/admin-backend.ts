@@ -6,6 +6,9 @@ import { readFile } from 'node:fs/promises'
 import { stringify as toYaml, parse as fromYaml } from 'yaml'
 import type { ConfigProblem, MechaConfig } from '../core/config/index.ts'
 import { MechaError } from '../core/errors.ts'
+import { hashPassword } from '../core/passwords.ts'
+import type { StateStore } from '../core/state/index.ts'
+import { PushIterator } from '../core/push-iterator.ts'
 import type { AppStatus, Supervisor } from '../core/supervisor/index.ts'
 import type { HostedBindingInfo } from './bindings/index.ts'
 import type { AdminApp, AdminBackend, AdminComponent, AdminLogLine, AdminStatusEvent, PartStatus } from './admin/backend.ts'
@@ -30,6 +33,12 @@ export interface AdminView {
   broker: MqttBroker
   components: () => AdminComponent[]
   cloud: () => ReturnType<AdminBackend['cloud']>
+  /** The state stores by name, as the API sees them. */
+  stateStores: () => ReadonlyMap<string, StateStore>
+  bindings: () => readonly HostedBindingInfo[]
+  invokeBinding: (name: string, operation: string, data: unknown, metadata: Record<string, string>) => Promise<{ data?: unknown; metadata?: Record<string, string> }>
+  /** Connects to a cloud broker with this (unsaved) cloud section and says what it answered. */
+  testCloud?: (section: unknown) => Promise<{ ok: boolean; message: string }>
 }
 
 const REDACTED = '(set)'
@@ -66,11 +75,21 @@ function redact (config: MechaConfig): unknown {
   return c
 }
 
-/** Secrets the browser saw redacted come back as they are in force, unless the person replaced them. */
-function unredact (doc: any, current: MechaConfig): any {
+/**
+ * Secrets the browser saw redacted come back as they are in force, unless the person replaced them. A broker
+ * user's new password arrives in plain text (a browser cannot make scrypt hashes) and is hashed here, before
+ * validation, as `mecha passwd --print` would.
+ */
+async function unredact (doc: any, current: MechaConfig): Promise<any> {
   const out = structuredClone(doc)
   const users = new Map((current.mqtt?.users ?? []).map((u) => [u.username, u.password]))
-  for (const u of out?.mqtt?.users ?? []) if (u.password === REDACTED) u.password = users.get(u.username)
+  for (const u of out?.mqtt?.users ?? []) {
+    if (u.password === REDACTED) u.password = users.get(u.username)
+    else if (typeof u.password === 'string' && !u.password.startsWith('scrypt$')) {
+      if (u.password.length < 8) throw invalid([{ path: `mqtt.users[${(out.mqtt.users as unknown[]).indexOf(u)}].password`, message: 'must have at least 8 characters' }])
+      u.password = await hashPassword(u.password)
+    }
+  }
   if (out?.api?.token === REDACTED) out.api.token = current.api.token
   if (out?.cloud?.password === REDACTED) out.cloud.password = current.cloud?.password
   return out
@@ -84,19 +103,9 @@ function invalid (problems: ConfigProblem[]): MechaError {
 function iterate<T> (subscribe: (push: (v: T) => void) => () => void, first: T[] = [], max = 1000): AsyncIterable<T> {
   return {
     [Symbol.asyncIterator] (): AsyncIterator<T> {
-      const buffer: T[] = [...first]
-      let wake: (() => void) | undefined
-      let done = false
-      const off = subscribe((v) => { buffer.push(v); if (buffer.length > max) buffer.shift(); wake?.() })
-      return {
-        next: async () => {
-          while (buffer.length === 0 && !done) await new Promise<void>((resolve) => { wake = resolve })
-          wake = undefined
-          if (done && buffer.length === 0) return { done: true, value: undefined }
-          return { done: false, value: buffer.shift()! }
-        },
-        return: async () => { done = true; off(); wake?.(); return { done: true, value: undefined } },
-      }
+      const it = new PushIterator<T>({ first, max, onEnd: () => { off() } })
+      const off = subscribe((v) => { it.push(v) })
+      return it
     },
   }
 }
@@ -109,13 +118,18 @@ export function createAdminBackend (v: AdminView): AdminBackend {
     if (s === undefined) throw new MechaError('MECHA_ERR_NOT_READY', 'the apps are not started yet')
     return s
   }
+  const storeOf = (name: string): StateStore => {
+    const s = v.stateStores().get(name)
+    if (s === undefined) throw new MechaError('ERR_STATE_STORE_NOT_FOUND', `state store ${name} is not found`)
+    return s
+  }
   const knownApp = (id: string): void => {
     if (!v.config().apps.some((a) => a.id === id)) throw new MechaError('ERR_APP_NOT_FOUND', `no app ${id}`)
   }
 
   /** Validates `doc`, writes it atomically (keeping the previous file) and reloads; refused with its problems. */
   const apply = async (doc: unknown): Promise<{ reloaded: string[] }> => {
-    const full = unredact(doc, v.config())
+    const full = await unredact(doc, v.config())
     const problems = await v.validate(full)
     if (problems.length > 0) throw invalid(problems)
     if (v.configFile === undefined) throw new MechaError('MECHA_ERR_CONFIG_INVALID', 'the runtime runs without a config file: start it with --config FILE to change its config here', { details: [{ path: '(file)', message: 'no config file' }] })
@@ -183,7 +197,7 @@ export function createAdminBackend (v: AdminView): AdminBackend {
       async list () { return v.components() },
       async validate (docs) {
         if (!Array.isArray(docs)) return [{ path: 'components', message: 'must be a list of Component documents' }]
-        return await v.validate({ ...unredact(await fileDoc(), v.config()), components: docs })
+        return await v.validate({ ...(await unredact(await fileDoc(), v.config())), components: docs })
       },
       async apply (docs) {
         if (!Array.isArray(docs)) throw invalid([{ path: 'components', message: 'must be a list of Component documents' }])
@@ -195,7 +209,7 @@ export function createAdminBackend (v: AdminView): AdminBackend {
         const canRollback = v.configFile === undefined ? false : await readFile(previousOf(v.configFile)).then(() => true, () => false)
         return { config: redact(v.config()), file: v.configFile, canRollback }
       },
-      async validate (doc) { return await v.validate(unredact(doc, v.config())) },
+      async validate (doc) { return await v.validate(await unredact(doc, v.config())) },
       apply,
       async rollback () {
         if (v.configFile === undefined) throw invalid([{ path: '(file)', message: 'the runtime runs without a config file' }])
@@ -209,6 +223,44 @@ export function createAdminBackend (v: AdminView): AdminBackend {
       },
     },
     cloud: () => v.cloud(),
+    state: {
+      async stores () {
+        const names = [...v.stateStores().keys()]
+        return ['statestore', ...names.filter((n) => n !== 'statestore').sort()]
+      },
+      async keys (store, q) {
+        // The query API in key order, read only as far as the page needs (bounded by page and size).
+        const s = storeOf(store)
+        const want = (q.page + 1) * q.pageSize + 1
+        const keys: string[] = []
+        let token: string | undefined
+        do {
+          const r = await s.query({ filter: {}, page: { limit: Math.min(want - keys.length, 1000), token } } as any, { prefix: q.prefix })
+          for (const item of r.results) keys.push(item.key)
+          token = r.token
+        } while (token !== undefined && keys.length < want)
+        keys.sort()
+        return { keys: keys.slice(q.page * q.pageSize, (q.page + 1) * q.pageSize), more: keys.length > (q.page + 1) * q.pageSize }
+      },
+      async get (store, key) {
+        const item = await storeOf(store).get(key)
+        return item === undefined ? undefined : { value: Buffer.isBuffer(item.value) ? item.value.toString('base64') : item.value, etag: item.etag }
+      },
+      async set (store, key, value, etag) {
+        const s = storeOf(store)
+        await s.set({ key, value, ...(etag !== undefined ? { etag, concurrency: 'first-write' as const } : {}) })
+        return { etag: (await s.get(key))?.etag ?? '' }
+      },
+      async delete (store, key, etag) {
+        await storeOf(store).delete({ key, ...(etag !== undefined ? { etag, concurrency: 'first-write' as const } : {}) })
+      },
+    },
+    bindings: {
+      async list () {
+        return v.bindings().map((b) => ({ name: b.name, type: b.type, status: b.status as PartStatus, counters: { ...b.counters } as unknown as Record<string, number>, lastEvents: b.lastEvents, operations: b.manifest?.operations ?? [] }))
+      },
+      async invoke (name, req) { return await v.invokeBinding(name, req.operation, req.data, req.metadata ?? {}) },
+    },
     mqtt: {
       async clients () { return v.broker.clients() },
       async disconnect (clientId) {

@@ -424,6 +424,12 @@ export class Runtime {
       supervisor: () => this.supervisor,
       broker: this.broker,
       components: () => componentsOf(this.#config, this.#bindings?.status() ?? []),
+      stateStores: () => this.stateStores,
+      bindings: () => this.#bindings?.status() ?? [],
+      invokeBinding: async (name, op, data, md) => {
+        if (this.#bindings === undefined) throw new MechaError('ERR_BINDING_NOT_FOUND', `couldn't find output binding ${name}`)
+        return await this.#bindings.invoke(name, op, data, md)
+      },
       cloud: async () => {
         if (this.cloud === undefined) return { configured: false, status: { type: 'not-configured' } }
         const snap = this.cloud.snapshot()

@@ -1,3 +1,4 @@
+import { PushIterator } from '../push-iterator.ts'
 import { mkdir, open, readFile, rename, rm, stat, type FileHandle } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { StringDecoder } from 'node:string_decoder'
@@ -148,26 +149,15 @@ export class AppLog {
 
   /** Every new line as an async iterator; a slow reader loses the oldest lines; ends on `signal` or close. */
   follow (signal?: AbortSignal): AsyncIterableIterator<LogLine> {
-    const buffer: LogLine[] = []
-    let wake: (() => void) | undefined
-    let done = this.#closed || signal?.aborted === true
-    const off = this.onLine((l) => { buffer.push(l); if (buffer.length > FOLLOW_BUFFER) buffer.shift(); wake?.() })
-    const end = (): void => { done = true; off(); this.#ends.delete(end); signal?.removeEventListener('abort', end); wake?.() }
+    const end = (): void => { it.end() }
+    const it = new PushIterator<LogLine>({ max: FOLLOW_BUFFER, onEnd: () => { off(); this.#ends.delete(end); signal?.removeEventListener('abort', end) } })
+    const off = this.onLine((l) => { it.push(l) })
     this.#ends.add(end)
     signal?.addEventListener('abort', end, { once: true })
-    if (done) end()
-    const it: AsyncIterableIterator<LogLine> = {
-      next: async () => {
-        while (buffer.length === 0 && !done) await new Promise<void>((resolve) => { wake = resolve })
-        wake = undefined
-        const value = buffer.shift()
-        return value === undefined ? { done: true, value: undefined } : { done: false, value }
-      },
-      return: async () => { end(); buffer.length = 0; return { done: true, value: undefined } },
-      [Symbol.asyncIterator] () { return it },
-    }
+    if (this.#closed || signal?.aborted === true) it.end()
     return it
   }
+
 
 
   /** Idempotent: flushes, closes the file and ends every follower. */

@@ -37,6 +37,8 @@ export interface HostedBindingInfo {
   counters: BindingCounters & { deliveryDropped: number }
   manifest?: BindingManifest
   topics: BindingTopics
+  /** The last few events as published (newest last), for the UI's Devices page. */
+  lastEvents: Array<{ ts: string; value?: unknown; raw?: string }>
 }
 
 interface Entry {
@@ -49,6 +51,7 @@ interface Entry {
   deliveries: Promise<void>
   queued: number
   deliveryDropped: number
+  recent: Array<{ ts: string; value?: unknown; raw?: string }>
 }
 
 /** Stable across metadata order: what decides "changed" on reconfigure. */
@@ -68,6 +71,9 @@ export function topicsFor (c: BindingComponent): BindingTopics {
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v)
+
+/** Events kept per binding for the Devices page. */
+const RECENT_EVENTS = 10
 
 export class BindingHost {
   readonly #o: BindingHostOptions
@@ -96,6 +102,7 @@ export class BindingHost {
         counters: { ...(b?.counters() ?? { events: 0, errors: 0, reconnects: 0, invokes: 0 }), deliveryDropped: e.deliveryDropped },
         ...(b !== undefined ? { manifest: b.manifest } : {}),
         topics: e.topics,
+        lastEvents: [...e.recent],
       }
     })
   }
@@ -131,7 +138,7 @@ export class BindingHost {
   }
 
   async #start (component: BindingComponent): Promise<void> {
-    const e: Entry = { component, hash: componentHash(component), topics: topicsFor(component), deliveries: Promise.resolve(), queued: 0, deliveryDropped: 0 }
+    const e: Entry = { component, hash: componentHash(component), topics: topicsFor(component), deliveries: Promise.resolve(), queued: 0, deliveryDropped: 0, recent: [] }
     this.#entries.set(component.name, e)
     const log = this.#o.log.child({ binding: component.name })
     let b: Binding
@@ -147,6 +154,8 @@ export class BindingHost {
     b.onEvent = (ev) => {
       const body = { binding: component.name, ts: new Date(ev.at).toISOString(), value: ev.value, ...(ev.raw !== undefined ? { raw: ev.raw } : {}), ...ev.fields }
       const payload = Buffer.from(JSON.stringify(body))
+      e.recent.push({ ts: body.ts, value: ev.value, ...(ev.raw !== undefined ? { raw: ev.raw } : {}) })
+      if (e.recent.length > RECENT_EVENTS) e.recent.shift()
       this.#publish({ topic: e.topics.events, payload, qos: 1, retain: false })
       this.#deliver(e, payload)
     }

@@ -37,7 +37,8 @@ function oldestOutput (): number | undefined {
 /** True when a source file is newer than the bundle (or there is none). */
 export function uiBundleStale (): boolean {
   const built = oldestOutput()
-  return built === undefined || newestMtime(UI_APP_DIR) > built
+  // The bundler's own settings (this file) count as a source too.
+  return built === undefined || Math.max(newestMtime(UI_APP_DIR), statSync(fileURLToPath(import.meta.url)).mtimeMs) > built
 }
 
 /**

@@ -191,7 +191,14 @@ export class UiServer {
 async function ensureDevBundle (log: Logger): Promise<void> {
   if (isSea() || import.meta.url.endsWith('.cjs') || process.env.MECHA_UI_DEV_BUNDLE === '0') return
   const url = new URL('./dev-bundle.ts', import.meta.url).href
-  const mod = await import(url) as typeof import('./dev-bundle.ts')
+  let mod: typeof import('./dev-bundle.ts')
+  try {
+    mod = await import(url) as typeof import('./dev-bundle.ts')
+  } catch (err) {
+    // No esbuild (installed without dev dependencies): serve whatever bundle there is; the admin API works.
+    log.warn({ err: (err as Error).message }, 'web UI bundler not available; serving edge/ui/static as it is')
+    return
+  }
   await mod.ensureUiBundle(log)
 }
 

@@ -18,7 +18,7 @@ import { LevelStore } from '../../core/store/index.ts'
 import { MqttBroker } from '../../edge/broker/index.ts'
 import { LevelPersistence } from '../../edge/broker/persistence/index.ts'
 import { testConfig } from '../helpers/runtime.ts'
-import { closeAll, onceOn } from '../helpers/mqtt.ts'
+import { awaitConnack, closeAll, onceOn } from '../helpers/mqtt.ts'
 import { cleanupTmp, tmpDir } from '../helpers/tmp.ts'
 
 interface Ctx { store: LevelStore; persistence: LevelPersistence; broker: MqttBroker; url: string; port: number }
@@ -77,16 +77,7 @@ async function open (url: string, opts: IClientOptions): Promise<Logged> {
   client.on('message', (topic, payload, packet) => {
     got.push({ topic, payload: payload.toString(), qos: packet.qos, retain: packet.retain === true, dup: packet.dup === true })
   })
-  try {
-    await Promise.race([
-      onceOn(client, 'connect'),
-      onceOn(client, 'error').then(([err]) => { throw err }),
-      onceOn(client, 'close').then(() => { throw new Error('closed before CONNACK') }),
-    ])
-  } catch (err) {
-    client.end(true)
-    throw err
-  }
+  await awaitConnack(client)
   return { client, got }
 }
 

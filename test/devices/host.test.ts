@@ -161,7 +161,7 @@ test('bindings API - POST /v1.0/bindings/{name}: data, metadata headers, 204, Da
 
 test('bindings registry - validates at check time without loading drivers; unknown types and host keys reported', async () => {
   const reg = new BindingRegistry(builtinBindings)
-  assert.equal(reg.types(), ['bindings.cron', 'bindings.gpio', 'bindings.serial'])
+  assert.equal(reg.types(), ['bindings.cron', 'bindings.gpio', 'bindings.modbus', 'bindings.serial'])
   assert.equal(reg.validate(comp('x', {}, 'bindings.nope')).map((p) => p.path), ['spec.type'])
   assert.equal(reg.validate(comp('s', { path: '/dev/ttyUSB0', eventsTopic: 'a/#' }, 'bindings.serial')).map((p) => p.path), ['spec.metadata.eventsTopic'])
   assert.equal(reg.validate(comp('g', { sysfs: '4', direction: 'sideways' }, 'bindings.gpio')).map((p) => p.path), ['spec.metadata.direction'])

@@ -8,7 +8,7 @@ export function onceOn (emitter: unknown, name: string): Promise<unknown[]> {
 
 export interface Received { topic: string; payload: string; retain: boolean; qos: number; packet: IPublishPacket }
 
-async function awaitConnack (client: MqttClient): Promise<MqttClient> {
+export async function awaitConnack (client: MqttClient): Promise<MqttClient> {
   try {
     await Promise.race([
       onceOn(client, 'connect'),
