@@ -6,7 +6,7 @@ import { MechaError, isMechaError } from '../core/errors.ts'
 import { Lifecycle } from '../core/lifecycle.ts'
 import type { Logger } from '../core/logger.ts'
 import { Metrics } from '../core/metrics.ts'
-import { LevelStateStore, type StateStore } from '../core/state/index.ts'
+import { LevelStateStore, type LockStore, type StateStore } from '../core/state/index.ts'
 import { LevelStore, type Store } from '../core/store/index.ts'
 import { Supervisor } from '../core/supervisor/index.ts'
 import { CloudBridge, type StateAccess } from '../cloud-bridge/index.ts'
@@ -24,6 +24,8 @@ import { jobRoutes } from './api/routes/jobs.ts'
 import { JobScheduler } from '../core/jobs/index.ts'
 import { deliverJob } from './jobs-delivery.ts'
 import { MetricsServer } from './metrics-server.ts'
+import { createServices, type Services } from './grpc/services.ts'
+import { AppChannels } from './invoke/app-channels.ts'
 import { PubsubMetrics, SubscriptionManager, publishRoutes, pubsubNames } from './pubsub/index.ts'
 import { ShadowedStateStore } from './state/shadow-access.ts'
 import { UiServer } from './ui/server.ts'
@@ -65,7 +67,7 @@ export interface RuntimeOptions {
   overrides?: { dataDir?: string }
 }
 
-export interface Addresses { mqtt?: { host: string; port: number }; api?: { host: string; port: number }; ui?: { host: string; port: number }; metrics?: { host: string; port: number } }
+export interface Addresses { mqtt?: { host: string; port: number }; api?: { host: string; port: number }; grpc?: { host: string; port: number }; ui?: { host: string; port: number }; metrics?: { host: string; port: number } }
 
 /**
  * The composition root: creates every part in order (store → broker → API → UI → metrics → …) and hands each
@@ -91,6 +93,8 @@ export class Runtime {
   readonly #plainStores = new Map<string, StateStore>()
   cloud: CloudBridge | undefined
   #api: ApiServer | undefined
+  #grpc: { setToken(token: string | undefined): void } | undefined
+  #channels: AppChannels | undefined
   #jobs: JobScheduler | undefined
   #bindings: BindingHost | undefined
   #watchdog: SystemdNotifier | undefined
@@ -149,11 +153,25 @@ export class Runtime {
     this.addresses.mqtt = await this.broker.listen()
 
     for (const app of config.apps) if (app.command !== undefined) this.#appTokens.set(randomBytes(24).toString('base64url'), app.id)
+    // How the runtime calls apps (HTTP, or gRPC for `appProtocol: grpc`), for invocation and subscriptions.
+    this.#lifecycle.add('app-channels', async () => { await this.#channels?.close() })
+    this.#channels = new AppChannels({ maxMessageBytes: config.api.grpcMaxMessageBytes })
+    const services = this.#makeServices()
     const api = this.#api = await this.#lifecycle.start('api', () => ApiServer.create(
       { host: config.api.host, port: config.api.port, token: config.api.token, maxBodyBytes: config.api.maxBodyBytes, log: log.child({ part: 'api' }), appTokens: this.#appTokens },
-      this.#routes(),
+      this.#routes(services),
     ))
     this.addresses.api = await api.listen()
+    if (config.api.grpc) {
+      // Loaded only here: a gateway with the gRPC API off never loads @grpc/grpc-js.
+      const { GrpcServer } = await import('./grpc/server.ts')
+      const grpc = this.#grpc = await this.#lifecycle.start('grpc', () => GrpcServer.create({
+        host: config.api.host, port: config.api.grpcPort, token: config.api.token, appTokens: this.#appTokens,
+        runtimeId: () => this.#config.id, maxMessageBytes: config.api.grpcMaxMessageBytes, log: log.child({ part: 'grpc' }),
+        services: { ...services, jobs: this.#jobs, bindings: this.#invokeBinding, shutdown: this.#shutdownRequested },
+      }))
+      this.addresses.grpc = await grpc.listen()
+    }
 
     if (config.ui.enabled) {
       const ui = await this.#lifecycle.start('ui', () => UiServer.create({
@@ -305,7 +323,7 @@ export class Runtime {
 
   #openSubscriptions (config: MechaConfig): Promise<SubscriptionManager> {
     return SubscriptionManager.create({
-      connect: () => this.broker.connectInternal(), bus: this.broker, config, log: this.log.child({ part: 'pubsub' }), pubsubMetrics: this.pubsubMetrics,
+      connect: () => this.broker.connectInternal(), bus: this.broker, config, log: this.log.child({ part: 'pubsub' }), pubsubMetrics: this.pubsubMetrics, channels: this.#channels,
       // Which subscription sessions exist, so ones no app wants any more are ended after a restart too.
       registry: this.store.namespace('pubsub'),
     })
@@ -366,7 +384,7 @@ export class Runtime {
     switch (part) {
       case 'log': this.log.level = next.log.level; return
       case 'mqtt': this.broker.reconfigure(next.mqtt); return
-      case 'api': this.#api?.setToken(next.api.token); return
+      case 'api': this.#api?.setToken(next.api.token); this.#grpc?.setToken(next.api.token); return
       case 'state': await this.#applyStateStores(next); return
       case 'cloud': await this.#reloadCloud(next); return
       case 'bindings': await this.#bindings?.reconfigure(bindingComponents(next)); return
@@ -448,6 +466,10 @@ export class Runtime {
       DAPR_HTTP_ENDPOINT: `http://127.0.0.1:${api.port}`,
       MECHA_MQTT_URL: `mqtt://127.0.0.1:${this.addresses.mqtt!.port}`,
     }
+    if (this.addresses.grpc !== undefined) {
+      env.DAPR_GRPC_PORT = String(this.addresses.grpc.port)
+      env.DAPR_GRPC_ENDPOINT = `http://127.0.0.1:${this.addresses.grpc.port}`
+    }
     return env
   }
 
@@ -461,29 +483,59 @@ export class Runtime {
     return typeof h === 'string' && h !== '' ? h : this.config.id
   }
 
-  #routes (): RoutePlugin[] {
+  /**
+   * The service layer both transports use (CONVENTIONS 14): HTTP routes and gRPC methods are thin adapters over
+   * the same validation, limits, scoping and errors.
+   */
+  #makeServices (): Services {
+    const rt = this
+    return createServices({
+      stores: (name) => this.stateStores.get(name) as (StateStore & LockStore) | undefined,
+      storeNames: () => [...this.stateStores.keys()],
+      get maxValueBytes () { return rt.config.state.maxValueBytes },
+      bus: this.broker,
+      pubsubNames: this.#pubsubNames,
+      get maxPayloadBytes () { return rt.config.mqtt.maxPayloadBytes },
+      pubsubMetrics: this.pubsubMetrics,
+      apps: () => this.config.apps,
+      channels: this.#channels,
+      metadata: () => this.#metadata(),
+      setExtended: (k, v) => { this.#extended.set(k, v) },
+    })
+  }
+
+  /** The pub/sub names in force, computed once per config (a reload makes a new config object), not per publish. */
+  #namesOf: { config: MechaConfig; names: string[] } | undefined
+  #pubsubNames = (): string[] => {
+    if (this.#namesOf?.config !== this.#config) this.#namesOf = { config: this.#config, names: pubsubNames(this.#config.components) }
+    return this.#namesOf.names
+  }
+
+  #invokeBinding = async (name: string, op: string, data: unknown, md: Record<string, string>): Promise<{ data?: unknown; metadata?: Record<string, string> }> => {
+    if (this.#bindings === undefined) throw new MechaError('ERR_BINDING_NOT_FOUND', `couldn't find output binding ${name}`)
+    return await this.#bindings.invoke(name, op, data, md)
+  }
+
+  #shutdownRequested = (): void => {
+    this.log.info('shutdown requested through the API')
+    this.stop().catch(() => {}).finally(() => this.#opts.onShutdownRequest?.())
+  }
+
+  #routes (s: Services): RoutePlugin[] {
     const stores = (name: string): StateStore | undefined => this.stateStores.get(name)
     const storeNames = (): string[] => [...this.stateStores.keys()]
     const appIdFor = (req: FastifyRequest): string => this.#appIdFor(req)
-    // Once per config, not per publish: a reload makes a new config object.
-    let names = pubsubNames(this.config.components); let namesOf = this.config
-    const currentNames = (): string[] => { if (namesOf !== this.#config) { namesOf = this.#config; names = pubsubNames(namesOf.components) } return names }
     const rt = this
     return [
-      (app) => stateRoutes(app, { stores, storeNames, appIdFor, maxValueBytes: this.config.state.maxValueBytes }),
-      (app) => lockRoutes(app, { stores, storeNames, appIdFor }),
+      (app) => stateRoutes(app, { stores, storeNames, appIdFor, get maxValueBytes () { return rt.config.state.maxValueBytes }, stateService: s.state }),
+      (app) => lockRoutes(app, { stores, storeNames, appIdFor, lockService: s.lock }),
       (app) => jobRoutes(app, { jobs: this.#jobs!, appIdFor }),
-      (app) => bindingRoutes(app, { invoke: async (name, op, data, md) => { if (this.#bindings === undefined) throw new MechaError('ERR_BINDING_NOT_FOUND', `couldn't find output binding ${name}`); return await this.#bindings.invoke(name, op, data, md) } }),
-      (app) => publishRoutes(app, { bus: this.broker, pubsubNames: currentNames, appIdFor, get maxPayloadBytes () { return rt.config.mqtt.maxPayloadBytes }, metrics: this.pubsubMetrics }),
-      (app) => invokeRoutes(app, { apps: () => this.config.apps, callerIdFor: appIdFor, runtimeId: this.config.id }),
+      (app) => bindingRoutes(app, { invoke: this.#invokeBinding }),
+      (app) => publishRoutes(app, { bus: this.broker, pubsubNames: this.#pubsubNames, appIdFor, get maxPayloadBytes () { return rt.config.mqtt.maxPayloadBytes }, metrics: this.pubsubMetrics, publishService: s.publish }),
+      (app) => invokeRoutes(app, { apps: () => this.config.apps, callerIdFor: appIdFor, runtimeId: this.config.id, invokeService: s.invoke }),
       (app) => healthRoutes(app, { phase: () => this.#phase, componentsReady: () => this.#phase === 'running' }),
-      (app) => metadataRoutes(app, { metadata: () => this.#metadata(), setExtended: (k, v) => { this.#extended.set(k, v) } }),
-      (app) => shutdownRoutes(app, {
-        shutdown: () => {
-          this.log.info('shutdown requested through the API')
-          this.stop().catch(() => {}).finally(() => this.#opts.onShutdownRequest?.())
-        },
-      }),
+      (app) => metadataRoutes(app, { metadata: () => this.#metadata(), setExtended: (k, v) => { this.#extended.set(k, v) }, metadataService: s.metadata }),
+      (app) => shutdownRoutes(app, { shutdown: this.#shutdownRequested }),
     ]
   }
 

@@ -46,7 +46,7 @@ export function benchConfig (extra: Record<string, unknown> = {}): Record<string
     id: 'bench-gw',
     log: { level: 'info', pretty: false },
     mqtt: { port: 0, maxClients: 5000, ...(mqtt ?? {}) },
-    api: { port: 0 },
+    api: { port: 0, grpcPort: 0 },
     ui: { port: 0, enabled: false },
     metrics: { port: 0 },
     ...rest,

@@ -77,7 +77,7 @@ export async function writeConfig (dir: string): Promise<{ file: string; ports: 
   await mkdir(dir, { recursive: true })
   await writeFile(file, JSON.stringify({
     mqtt: { port: ports.mqtt },
-    api: { port: ports.api },
+    api: { port: ports.api, grpcPort: await freePort() },
     ui: { port: ports.ui },
     metrics: { port: ports.metrics },
   }))

@@ -18,7 +18,7 @@ export async function testConfig (extra: Record<string, any> = {}): Promise<Reco
     dataDir,
     log: { level: 'warn', ...(extra.log ?? {}) },
     mqtt: { port: 0, ...(extra.mqtt ?? {}) },
-    api: { port: 0, ...(extra.api ?? {}) },
+    api: { port: 0, grpcPort: 0, ...(extra.api ?? {}) },
     ui: { port: 0, ...(extra.ui ?? {}) },
     metrics: { port: 0, ...(extra.metrics ?? {}) },
   }

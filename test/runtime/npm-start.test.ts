@@ -18,7 +18,7 @@ test.before(async () => {
   dataDir = await tmpDir('npmstart')
   rt = await spawnRuntime({
     command: ['npm', 'start', '--silent', '--'],
-    env: { MECHA_MQTT_PORT: '0', MECHA_API_PORT: '0', MECHA_UI_PORT: '0', MECHA_METRICS_PORT: '0', MECHA_DATA_DIR: dataDir },
+    env: { MECHA_MQTT_PORT: '0', MECHA_API_PORT: '0', MECHA_API_GRPC_PORT: '0', MECHA_UI_PORT: '0', MECHA_METRICS_PORT: '0', MECHA_DATA_DIR: dataDir },
     cwd: ROOT,
   })
 })

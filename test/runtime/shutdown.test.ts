@@ -43,7 +43,7 @@ test('runtime - a second instance on the same data dir is refused with a clear m
   const first = await spawnRuntime({ config })
   const second = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'edge/main.ts'), 'run', '--data-dir', config.dataDir], {
     cwd: ROOT,
-    env: { ...process.env, MECHA_MQTT_PORT: '0', MECHA_API_PORT: '0', MECHA_UI_PORT: '0', MECHA_METRICS_PORT: '0' },
+    env: { ...process.env, MECHA_MQTT_PORT: '0', MECHA_API_PORT: '0', MECHA_API_GRPC_PORT: '0', MECHA_UI_PORT: '0', MECHA_METRICS_PORT: '0' },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   track(second, 'second runtime')
