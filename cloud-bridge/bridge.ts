@@ -155,6 +155,13 @@ export class CloudBridge {
 
   ledger (): Ledger { return this.#outbox.ledger() }
 
+  /** Drops what the outbox holds and has not sent yet (counted as `dropped.admin`); returns how many. */
+  async dropQueued (): Promise<number> {
+    const n = await this.#outbox.dropQueued()
+    this.#o.log.warn({ dropped: n }, 'queued cloud messages dropped by an operator')
+    return n
+  }
+
   snapshot (): CloudSnapshot {
     return { status: this.#status.current, connected: this.#link.connected, url: this.#link.url, ledger: this.#outbox.ledger() }
   }

@@ -15,8 +15,10 @@ export type DropReason =
   | 'corrupt'
   /** A QoS 0 message of a rule with `queueQos0: false` arrived while the link was down. */
   | 'offline'
+  /** Dropped by an operator: the admin API's (and web UI's) "Drop queued messages". */
+  | 'admin'
 
-export const DROP_REASONS: readonly DropReason[] = ['full', 'expired', 'refused', 'corrupt', 'offline']
+export const DROP_REASONS: readonly DropReason[] = ['full', 'expired', 'refused', 'corrupt', 'offline', 'admin']
 
 export interface LedgerCounters {
   accepted: number
@@ -34,7 +36,7 @@ export interface Ledger extends LedgerCounters {
 }
 
 export function emptyCounters (): LedgerCounters {
-  return { accepted: 0, delivered: 0, dropped: { full: 0, expired: 0, refused: 0, corrupt: 0, offline: 0 }, rejectedNew: 0 }
+  return { accepted: 0, delivered: 0, dropped: { full: 0, expired: 0, refused: 0, corrupt: 0, offline: 0, admin: 0 }, rejectedNew: 0 }
 }
 
 export function cloneCounters (c: LedgerCounters): LedgerCounters {

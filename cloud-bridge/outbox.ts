@@ -279,15 +279,25 @@ export class Outbox {
   /** Drops every queued entry past its TTL; returns how many. */
   async sweepExpired (): Promise<number> {
     const now = this.#opts.clock.now()
-    const expired: QueuedItem[] = []
+    return await this.#dropWhere((i) => i.entry.expiresAt !== 0 && i.entry.expiresAt <= now, 'expired')
+  }
+
+  /** Drops every queued entry not already on its way to the cloud (an operator's decision); returns how many. */
+  async dropQueued (): Promise<number> {
+    return await this.#dropWhere(() => true, 'admin')
+  }
+
+  async #dropWhere (pick: (i: QueuedItem) => boolean, reason: DropReason): Promise<number> {
+    const chosen: QueuedItem[] = []
     for (const p of this.nonEmptyLevels()) {
       const { items } = await this.read(p, undefined, Number.MAX_SAFE_INTEGER)
-      for (const i of items) if (i.entry.expiresAt !== 0 && i.entry.expiresAt <= now) expired.push(i)
+      for (const i of items) if (pick(i)) chosen.push(i)
     }
-    // Decided in one synchronous step after the reads, like an eviction: the sender may have taken some meanwhile.
-    const fresh = expired.filter((i) => !this.#sending.has(i.key) && !this.#leaving.has(i.key))
+    // Decided in one synchronous step after the reads, like an eviction: the sender may have taken some meanwhile,
+    // and an entry in flight is either delivered or dropped, never both.
+    const fresh = chosen.filter((i) => !this.#sending.has(i.key) && !this.#leaving.has(i.key))
     if (fresh.length === 0) return 0
-    const done = this.complete(fresh, 'expired')
+    const done = this.complete(fresh, reason)
     this.#withdraw(fresh.map((i) => i.key))
     await done.catch((err: unknown) => {
       this.#onRestore([...new Set(fresh.map((i) => i.entry.priority))])

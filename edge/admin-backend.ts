@@ -37,8 +37,7 @@ export interface AdminView {
   stateStores: () => ReadonlyMap<string, StateStore>
   bindings: () => readonly HostedBindingInfo[]
   invokeBinding: (name: string, operation: string, data: unknown, metadata: Record<string, string>) => Promise<{ data?: unknown; metadata?: Record<string, string> }>
-  /** Connects to a cloud broker with this (unsaved) cloud section and says what it answered. */
-  testCloud?: (section: unknown) => Promise<{ ok: boolean; message: string }>
+  cloudActions: AdminBackend['cloudActions']
 }
 
 const REDACTED = '(set)'
@@ -223,6 +222,11 @@ export function createAdminBackend (v: AdminView): AdminBackend {
       },
     },
     cloud: () => v.cloud(),
+    cloudActions: v.cloudActions === undefined ? undefined : {
+      ...v.cloudActions,
+      // The page shows the saved password as "(set)": test with the one in force unless it was replaced.
+      test: async (section) => await v.cloudActions!.test((await unredact({ cloud: section }, v.config())).cloud),
+    },
     state: {
       async stores () {
         const names = [...v.stateStores().keys()]

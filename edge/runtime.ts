@@ -37,6 +37,7 @@ import { builtinBindings } from '../devices/index.ts'
 import { BindingHost } from './bindings/index.ts'
 import { BindingAppRouter } from './bindings/app-routing.ts'
 import { registerBindingMetrics, registerCloudMetrics } from './root/metrics.ts'
+import { testCloudConnection } from './root/cloud-test.ts'
 import { bindingRoutes } from './api/routes/bindings.ts'
 import { bindingCapabilities, bindingComponents } from './bindings/components.ts'
 import { bindingExtended, cloudExtended } from './root/metadata-extended.ts'
@@ -447,6 +448,13 @@ export class Runtime {
       invokeBinding: async (name, op, data, md) => {
         if (this.#bindings === undefined) throw new MechaError('ERR_BINDING_NOT_FOUND', `couldn't find output binding ${name}`)
         return await this.#bindings.invoke(name, op, data, md)
+      },
+      cloudActions: {
+        test: async (section) => await testCloudConnection(section, this.#config.id),
+        dropQueued: async () => {
+          if (this.cloud === undefined) throw new MechaError('ERR_NOT_FOUND', 'no cloud link is configured')
+          return await this.cloud.dropQueued()
+        },
       },
       cloud: async () => {
         if (this.cloud === undefined) return { configured: false, status: { type: 'not-configured' } }

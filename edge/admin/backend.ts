@@ -42,6 +42,13 @@ export interface AdminBackend {
   }
 
   cloud(): Promise<AdminCloud>
+  /** The Cloud page's actions; absent where the runtime cannot do them. */
+  cloudActions?: {
+    /** Connects with a cloud section (validated as the config would be) and reports the broker's answer. */
+    test(section: unknown): Promise<{ ok: boolean; message: string }>
+    /** Drops every queued, unsent outbox message (ledger: dropped.admin); returns how many. */
+    dropQueued?(): Promise<number>
+  }
 
   mqtt: {
     clients(): Promise<AdminMqttClient[]>
