@@ -53,7 +53,9 @@ export class GrpcAppChannel implements AppChannel {
     const { grpc, v1 } = await loadGrpc()
     const max = opts.maxMessageBytes ?? 4 * 1024 * 1024
     const address = target.host.includes(':') ? `[${target.host}]:${target.port}` : `${target.host}:${target.port}`
-    const options = { 'grpc.max_receive_message_length': max, 'grpc.max_send_message_length': max }
+    // grpc-js waits up to 120 s between reconnects by default: an app back after an outage would wait that long
+    // for its queued events. The app is local, so reconnecting often costs nothing.
+    const options = { 'grpc.max_receive_message_length': max, 'grpc.max_send_message_length': max, 'grpc.initial_reconnect_backoff_ms': 200, 'grpc.max_reconnect_backoff_ms': 2000 }
     const creds = grpc.credentials.createInsecure()
     const callback = new v1.AppCallback(address, creds, options) as unknown as Client
     // Same target and options: grpc-js shares the subchannel, so both ride one connection.

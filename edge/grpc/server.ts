@@ -34,6 +34,27 @@ export interface GrpcServerOptions {
 const MALFORMED = Symbol('malformed')
 const same = (a: Buffer, b: Buffer): boolean => a.length === b.length && timingSafeEqual(a, b)
 
+/**
+ * grpc-js answers a message over `grpc.max_receive_message_length` itself (RESOURCE_EXHAUSTED, "Received message
+ * larger than max …"), from the base call, below every interceptor's listener. This interceptor is handed that
+ * base call (it is the only one) and wraps its `sendStatus`, so that refusal carries ERR_BODY_TOO_LARGE in the
+ * message and the ErrorInfo details like every other error. Every other status passes unchanged.
+ */
+function tooLargeInterceptor (grpc: Grpc, max: number): GrpcJs.ServerInterceptor {
+  return (_method, call) => {
+    const send = call.sendStatus.bind(call)
+    call.sendStatus = (status) => {
+      if (status.code === grpc.status.RESOURCE_EXHAUSTED && /^Received message (larger than max|that decompresses to a size larger than)/.test(status.details)) {
+        const size = /\((\d+) vs/.exec(status.details)?.[1]
+        status = toServiceError(grpc, new MechaError('ERR_BODY_TOO_LARGE', `the message is ${size ?? 'more than ' + max} bytes; the API takes at most ${max}`))
+      }
+      send(status)
+    }
+    // Typed as the ServerInterceptingCall class; grpc-js only needs the interface it implements.
+    return call as GrpcJs.ServerInterceptingCall
+  }
+}
+
 export class GrpcServer {
   readonly #grpc: Grpc
   readonly #server: GrpcJs.Server
@@ -55,9 +76,9 @@ export class GrpcServer {
   static async create (opts: GrpcServerOptions): Promise<GrpcServer> {
     const { grpc, v1 } = await loadGrpc()
     const max = opts.maxMessageBytes ?? 4 * 1024 * 1024
-    // gRPC's own limit sits a little above ours, so a message just over the limit gets our answer (with
-    // ERR_BODY_TOO_LARGE) while a huge one is still refused by grpc-js before it is buffered whole.
-    const server = new grpc.Server({ 'grpc.max_receive_message_length': max + 64 * 1024, 'grpc.max_send_message_length': max })
+    // grpc-js refuses a message over the limit from its 5-byte length prefix, before buffering it; the
+    // interceptor gives that refusal Dapr's code (ERR_BODY_TOO_LARGE) instead of grpc-js's bare text.
+    const server = new grpc.Server({ 'grpc.max_receive_message_length': max, 'grpc.max_send_message_length': max, interceptors: [tooLargeInterceptor(grpc, max)] })
     const self = new GrpcServer(grpc, server, opts)
     const methods = daprMethods(opts.services) as Record<string, (req: any, caller: Caller, headers: Record<string, string>) => Promise<unknown>>
     const definition: Record<string, GrpcJs.MethodDefinition<any, any>> = {}
@@ -75,8 +96,11 @@ export class GrpcServer {
       }
       const handler = methods[name]
       if (def.requestStream || def.responseStream) {
+        // Not served; the token is still checked first, so without it every method answers UNAUTHENTICATED.
         impl[name] = (call: GrpcJs.ServerDuplexStream<unknown, unknown>) => {
-          call.emit('error', { code: grpc.status.UNIMPLEMENTED, details: `${name} is not implemented` })
+          let err: object = { code: grpc.status.UNIMPLEMENTED, details: `${name} is not implemented` }
+          try { self.#authorize(self.#headers(call.metadata)) } catch (e) { err = self.#error(e, name) }
+          call.emit('error', err)
         }
         continue
       }

@@ -12,7 +12,7 @@ export type HotPart = typeof HOT_PARTS[number]
 const RESTART_PATHS = [
   'id', 'dataDir', 'store', 'componentsDir',
   'mqtt.host', 'mqtt.port', 'mqtt.sessionExpirySeconds',
-  'api.host', 'api.port', 'api.grpcPort', 'api.maxBodyBytes',
+  'api.host', 'api.port', 'api.grpc', 'api.grpcPort', 'api.grpcMaxMessageBytes', 'api.maxBodyBytes',
   'ui', 'metrics',
 ] as const
 

@@ -85,7 +85,7 @@ export async function spawnRuntime (opts: SpawnOptions = {}): Promise<Spawned> {
         clearTimeout(timer)
         const rec = JSON.parse(line) as Record<string, string>
         const out: Spawned['addresses'] = {}
-        for (const k of ['mqtt', 'api', 'ui', 'metrics']) {
+        for (const k of ['mqtt', 'api', 'grpc', 'ui', 'metrics']) {
           if (rec[k] === undefined) continue
           const i = rec[k].lastIndexOf(':')
           out[k] = { host: rec[k].slice(0, i), port: Number(rec[k].slice(i + 1)) }
