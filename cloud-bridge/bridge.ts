@@ -155,6 +155,9 @@ export class CloudBridge {
 
   ledger (): Ledger { return this.#outbox.ledger() }
 
+  /** When the oldest queued message was accepted (ms since the epoch), for the UI's backlog age. */
+  oldestQueuedAt (): Promise<number | undefined> { return this.#outbox.oldestQueuedAt() }
+
   /** Drops what the outbox holds and has not sent yet (counted as `dropped.admin`); returns how many. */
   async dropQueued (): Promise<number> {
     const n = await this.#outbox.dropQueued()

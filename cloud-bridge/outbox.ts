@@ -276,6 +276,18 @@ export class Outbox {
   unmarkSending (key: string): void { this.#sending.delete(key) }
   clearSending (): void { this.#sending.clear() }
 
+  /** When the oldest message still queued was accepted (ms since the epoch); undefined when none is. */
+  async oldestQueuedAt (): Promise<number | undefined> {
+    let oldest: number | undefined
+    // Each priority level is in enqueue order: its first entry is its oldest.
+    for (const p of this.nonEmptyLevels()) {
+      const { items } = await this.read(p, undefined, 1)
+      const ts = items[0]?.entry.ts
+      if (ts !== undefined && (oldest === undefined || ts < oldest)) oldest = ts
+    }
+    return oldest
+  }
+
   /** Drops every queued entry past its TTL; returns how many. */
   async sweepExpired (): Promise<number> {
     const now = this.#opts.clock.now()

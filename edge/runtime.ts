@@ -461,7 +461,8 @@ export class Runtime {
         const snap = this.cloud.snapshot()
         const l = snap.ledger
         const dropped = Object.values(l.dropped).reduce((a: number, n) => a + Number(n), 0)
-        return { configured: true, status: snap.status, outbox: { queued: l.queued, bytes: l.queuedBytes, maxBytes: this.#config.cloud?.outbox.maxBytes ?? 0, accepted: l.accepted, delivered: l.delivered, dropped } }
+        const oldest = l.queued > 0 ? await this.cloud.oldestQueuedAt() : undefined
+        return { configured: true, status: snap.status, outbox: { queued: l.queued, bytes: l.queuedBytes, maxBytes: this.#config.cloud?.outbox.maxBytes ?? 0, accepted: l.accepted, delivered: l.delivered, dropped, ...(oldest === undefined ? {} : { oldestQueuedAt: new Date(oldest).toISOString() }) } }
       },
     })
   }

@@ -10,24 +10,19 @@ import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http'
 import type { AppConfig } from '../../core/config/index.ts'
 import { MechaError } from '../../core/errors.ts'
 import { callApp, type AppCallResult } from './app-http.ts'
+import type { ChannelInvoke, ChannelResponse } from './app-channel.ts'
 
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host', 'content-length'])
 /** The API token is the runtime's secret, never the app's business. */
 const NOT_FORWARDED = new Set([...HOP_BY_HOP, 'dapr-api-token', 'dapr-app-id'])
 
-export interface InvokeRequest {
+/** One invocation as the API received it: the channel's request, plus the target app and the method. */
+export interface InvokeRequest extends Omit<ChannelInvoke, 'verb'> {
   app: AppConfig
   method: string
-  /** `/path?query`, exactly as the caller sent it after `/method`. */
-  path: string
-  headers: IncomingHttpHeaders
-  body?: Buffer
-  callerId: string
-  maxResponseBytes: number
-  sleep?: (ms: number) => Promise<void>
 }
 
-export interface InvokeResponse { status: number; headers: OutgoingHttpHeaders; body: Buffer }
+export type InvokeResponse = ChannelResponse
 
 export function requestHeaders (h: IncomingHttpHeaders, callerId: string, calleeId: string): OutgoingHttpHeaders {
   const out: OutgoingHttpHeaders = {}

@@ -41,6 +41,8 @@ test('admin - cloud test connection and drop queued messages', async () => {
     pub.end(true)
     const before = (await (await fetch(ui + '/admin/api/cloud', { headers: { cookie } })).json()) as any
     assert.is(before.outbox.queued, 20)
+    const age = Date.now() - Date.parse(before.outbox.oldestQueuedAt)
+    assert.ok(age >= 0 && age < 60_000, `the oldest queued message's time (${String(before.outbox.oldestQueuedAt)})`)
     const noCsrf = await fetch(ui + '/admin/api/cloud/outbox/drop', { method: 'POST', headers: { 'content-type': 'application/json', cookie }, body: '{}' })
     assert.is(noCsrf.status, 403, 'refused without the CSRF token')
     const drop = await post('/admin/api/cloud/outbox/drop', {})
