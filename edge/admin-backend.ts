@@ -2,7 +2,8 @@
  * The admin API's backend (edge/admin/backend.ts) over the runtime's parts. The composition root hands it a
  * view of what it owns — functions, not the parts' fields — so the admin routes never reach into the runtime.
  */
-import { readFile } from 'node:fs/promises'
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
+import { join, resolve } from 'node:path'
 import { stringify as toYaml, parse as fromYaml } from 'yaml'
 import type { ConfigProblem, MechaConfig } from '../core/config/index.ts'
 import { MechaError } from '../core/errors.ts'
@@ -94,6 +95,29 @@ async function unredact (doc: any, current: MechaConfig): Promise<any> {
   return out
 }
 
+/**
+ * Certificates pasted or uploaded in the browser arrive as PEM text in `cloud.ca/cert/key`, where the config
+ * holds file paths: each is written to `<dataDir>/cloud-tls/<field>.pem` (owner-only; the cloud link re-reads
+ * its files when they change) and the path takes its place.
+ */
+async function pemToFiles (doc: any, dataDir: string): Promise<any> {
+  const cloud = doc?.cloud
+  if (cloud === null || typeof cloud !== 'object') return doc
+  const out = structuredClone(doc)
+  for (const field of ['ca', 'cert', 'key'] as const) {
+    const v = out.cloud[field]
+    if (typeof v !== 'string' || !v.trimStart().startsWith('-----BEGIN ')) continue
+    const dir = join(resolve(dataDir), 'cloud-tls')
+    await mkdir(dir, { recursive: true, mode: 0o700 })
+    const file = join(dir, `${field}.pem`)
+    const tmp = `${file}.${process.pid}.tmp`
+    await writeFile(tmp, v.endsWith('\n') ? v : v + '\n', { mode: 0o600 })
+    await rename(tmp, file)
+    out.cloud[field] = file
+  }
+  return out
+}
+
 function invalid (problems: ConfigProblem[]): MechaError {
   return new MechaError('MECHA_ERR_CONFIG_INVALID', `${problems.length} problem${problems.length === 1 ? '' : 's'} in the config`, { details: problems })
 }
@@ -128,7 +152,7 @@ export function createAdminBackend (v: AdminView): AdminBackend {
 
   /** Validates `doc`, writes it atomically (keeping the previous file) and reloads; refused with its problems. */
   const apply = async (doc: unknown): Promise<{ reloaded: string[] }> => {
-    const full = await unredact(doc, v.config())
+    const full = await pemToFiles(await unredact(doc, v.config()), v.config().dataDir)
     const problems = await v.validate(full)
     if (problems.length > 0) throw invalid(problems)
     if (v.configFile === undefined) throw new MechaError('MECHA_ERR_CONFIG_INVALID', 'the runtime runs without a config file: start it with --config FILE to change its config here', { details: [{ path: '(file)', message: 'no config file' }] })
