@@ -163,6 +163,8 @@ it('ui - state: edit a value with its ETag; invalid JSON and a stale ETag show a
   assert.is((await rig.backend.state!.get('statestore', 'greeting'))!.value, 'from an app')
   await fill(page, 'Key prefix', 'sens')
   await page.getByRole('button', { name: 'Show keys' }).click()
+  // The unfiltered list also holds sensor/1: wait for the filtered one (greeting gone), not for sensor/1 alone.
+  await page.getByRole('button', { name: 'greeting' }).waitFor({ state: 'detached', timeout: 5000 })
   await page.getByRole('button', { name: 'sensor/1' }).waitFor()
   assert.is(await page.getByRole('button', { name: 'greeting' }).count(), 0)
 })
