@@ -4,13 +4,14 @@
  * the event — next to the same operation done directly, an MQTT.js QoS 1 publish to the same broker until the
  * same subscriber receives it, in the same run. One at a time and 32 in flight; each operation ends at its
  * delivery, so latency is publish-to-delivery and ops/s counts delivered events.
- * gRPC: a second transport goes in TRANSPORTS once the runtime serves `dapr.proto.runtime.v1.Dapr`.
+ * The same publishes over gRPC (PublishEvent on `dapr.proto.runtime.v1.Dapr`), in the same run.
  *   node --import tsx bench/pubsub.ts [--smoke] [--n N] [--max-ms N]
  */
 import { Agent } from 'node:http'
 import type { MqttClient } from 'mqtt'
 import { installCleanup } from './lib/child.ts'
 import { startMecha } from './lib/mecha.ts'
+import { daprGrpc } from './lib/grpc-client.ts'
 import { httpRequest, measure, type OpResult } from './lib/measure.ts'
 import { connect } from './lib/mqtt-load.ts'
 import { finish, numArg, progress, row } from './lib/report.ts'
@@ -33,7 +34,7 @@ class Deliveries {
 }
 
 type Publish = (key: string) => Promise<void>
-interface Transport { name: string; skip?: string; open?: (apiPort: number) => Promise<{ publish: Publish; close: () => Promise<void> }> }
+interface Transport { name: string; skip?: string; open?: (apiPort: number, grpcPort: number | undefined) => Promise<{ publish: Publish; close: () => Promise<void> }> }
 
 const TRANSPORTS: Transport[] = [
   {
@@ -46,8 +47,17 @@ const TRANSPORTS: Transport[] = [
       }
     },
   },
-  // The place for gRPC (PublishEvent on dapr.proto.runtime.v1.Dapr): an `open` that returns the same publish.
-  { name: 'gRPC API publish', skip: 'gRPC API not served yet (later: PublishEvent here)' },
+  {
+    name: 'gRPC API publish',
+    open: async (_port, grpcPort) => {
+      if (grpcPort === undefined) throw new Error('the runtime serves no gRPC port')
+      const c = await daprGrpc(grpcPort)
+      return {
+        publish: async (key) => { await c.call('PublishEvent', { pubsub_name: 'pubsub', topic: 'bench/ps', data: Buffer.from(JSON.stringify({ key })), data_content_type: 'application/json' }) },
+        close: async () => { c.close() },
+      }
+    },
+  },
 ]
 
 async function run (publish: Publish, d: Deliveries, tag: string): Promise<Record<string, OpResult>> {
@@ -77,7 +87,7 @@ async function main (): Promise<void> {
     for (const t of TRANSPORTS) {
       const base = { bench: 'pubsub', anchorName: 'MQTT.js QoS 1 pub → sub' }
       if (t.open === undefined) { row({ ...base, metric: t.name, unit: 'events/s', better: 'higher', skip: t.skip }); continue }
-      const { publish, close } = await t.open(mecha.apiPort)
+      const { publish, close } = await t.open(mecha.apiPort, mecha.grpcPort)
       const m = await run(publish, d, 'm')
       await close()
       for (const [op, r] of Object.entries(m)) {

@@ -3,7 +3,7 @@
  * `statestore` over LevelDB, durability `process`), one at a time and 32 in flight, ops/s and p50/p99 — next to
  * the same operations straight on classic-level (puts and gets of the same JSON values in a temp dir), in the
  * same run. What the ratio shows is the price of HTTP, validation, ETags and the store layer over raw LevelDB.
- * gRPC: a second transport goes in TRANSPORTS once the runtime serves `dapr.proto.runtime.v1.Dapr`.
+ * The same operations over gRPC (SaveState/GetState on `dapr.proto.runtime.v1.Dapr`), in the same run.
  *   node --import tsx bench/state.ts [--smoke] [--n N] [--max-ms N]
  */
 import { mkdtemp, rm } from 'node:fs/promises'
@@ -13,6 +13,7 @@ import { join } from 'node:path'
 import { ClassicLevel } from 'classic-level'
 import { installCleanup } from './lib/child.ts'
 import { startMecha } from './lib/mecha.ts'
+import { daprGrpc } from './lib/grpc-client.ts'
 import { httpRequest, measure, type OpResult } from './lib/measure.ts'
 import { finish, numArg, progress, row } from './lib/report.ts'
 
@@ -23,7 +24,7 @@ const CONCURRENCY = 32
 const value = (i: number): object => ({ sensor: `s-${i % 50}`, temp: 20 + (i % 100) / 10, ts: 1_700_000_000_000 + i, tags: ['a', 'b'] })
 
 type Ops = Record<'save' | 'get', (prefix: string) => (i: number) => Promise<void>>
-interface Transport { name: string; skip?: string; open?: (apiPort: number) => Promise<{ ops: Ops; close: () => Promise<void> }> }
+interface Transport { name: string; skip?: string; open?: (apiPort: number, grpcPort: number | undefined) => Promise<{ ops: Ops; close: () => Promise<void> }> }
 
 const TRANSPORTS: Transport[] = [
   {
@@ -37,8 +38,18 @@ const TRANSPORTS: Transport[] = [
       return { ops, close: async () => { agent.destroy() } }
     },
   },
-  // The place for gRPC (SaveState/GetState on dapr.proto.runtime.v1.Dapr): an `open` that returns the same Ops.
-  { name: 'gRPC API', skip: 'gRPC API not served yet (later: SaveState/GetState here)' },
+  {
+    name: 'gRPC API',
+    open: async (_port, grpcPort) => {
+      if (grpcPort === undefined) throw new Error('the runtime serves no gRPC port')
+      const c = await daprGrpc(grpcPort)
+      const ops: Ops = {
+        save: (p) => async (i) => { await c.call('SaveState', { store_name: 'statestore', states: [{ key: `${p}${i}`, value: Buffer.from(JSON.stringify(value(i))) }] }) },
+        get: (p) => async (i) => { const r = await c.call('GetState', { store_name: 'statestore', key: `${p}${i}` }); if (r.data.length === 0) throw new Error('missing') },
+      }
+      return { ops, close: async () => { c.close() } }
+    },
+  },
 ]
 
 async function run (ops: Ops): Promise<Record<string, OpResult>> {
@@ -69,7 +80,7 @@ async function main (): Promise<void> {
         row({ ...base, metric: `${t.name} save/get`, unit: 'ops/s', better: 'higher', skip: t.skip })
         continue
       }
-      const { ops, close } = await t.open(mecha.apiPort)
+      const { ops, close } = await t.open(mecha.apiPort, mecha.grpcPort)
       const m = await run(ops)
       await close()
       for (const [op, r] of Object.entries(m)) {

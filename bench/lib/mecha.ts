@@ -24,6 +24,8 @@ export interface MechaProcess {
   addresses: Addresses
   mqttPort: number
   apiPort: number
+  /** The Dapr gRPC API's port, when it is served. */
+  grpcPort?: number
   dataDir: string
   /** ms from spawn to the "mecha is running" line. */
   readyMs: number
@@ -72,7 +74,7 @@ export async function startMecha (extra: Record<string, unknown> = {}, opts: { d
         if (!line.includes('"mecha is running"')) continue
         const rec = JSON.parse(line) as Record<string, unknown>
         const out: Addresses = {}
-        for (const k of ['mqtt', 'api', 'ui', 'metrics']) {
+        for (const k of ['mqtt', 'api', 'grpc', 'ui', 'metrics']) {
           const v = rec[k]
           if (typeof v !== 'string') continue
           const i = v.lastIndexOf(':')
@@ -101,6 +103,7 @@ export async function startMecha (extra: Record<string, unknown> = {}, opts: { d
     addresses,
     mqttPort: addresses.mqtt?.port ?? -1,
     apiPort: addresses.api?.port ?? -1,
+    grpcPort: addresses.grpc?.port,
     dataDir,
     readyMs,
     stop: async () => { await child.stop(10_000) },
