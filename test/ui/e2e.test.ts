@@ -123,6 +123,8 @@ it('ui e2e - edit a state value; invalid JSON shows at the field and changes not
   await fill(page, 'Key prefix', `${id}||ui-`)
   await page.getByRole('button', { name: 'Show keys' }).click()
   await page.getByRole('button', { name: `${id}||ui-key` }).click()
+  // The value (and its ETag) loads after the click: typing before it arrives would be overwritten.
+  await page.getByText(/ETag \d+/).waitFor()
   await fill(page, 'Value (JSON)', '{on: true')
   await page.getByRole('button', { name: 'Save' }).click()
   await page.getByText('Not valid JSON').waitFor()
