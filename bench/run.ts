@@ -23,6 +23,7 @@ const BENCHES: Bench[] = [
   { name: 'executable', file: 'executable.ts', fullSec: 200, smokeSec: 60, what: 'footprint against mosquitto 2' },
   { name: 'devices', file: 'devices.ts', fullSec: 90, smokeSec: 45, what: 'serial lines/s against the baud-rate limit' },
   { name: 'modbus', file: 'modbus.ts', fullSec: 60, smokeSec: 30, what: 'Modbus TCP points/s next to mbpoll' },
+  { name: 'fleet', file: 'fleet.ts', fullSec: 1500, smokeSec: 60, what: 'N gateways through their bridges to one cloud broker (mosquitto 2, a RabbitMQ cluster), outage and reconnect storm' },
 ]
 /** The whole full suite must finish in 15 minutes on a 2-core machine; later benchmarks are skipped past this. */
 const SUITE_BUDGET_MS = 14 * 60_000

@@ -12,7 +12,7 @@ import * as assert from 'uvu/assert'
 
 const ROOT = join(import.meta.dirname, '..', '..')
 const LIMIT_MS = 240_000
-const BENCHES = ['broker', 'cloud-bridge', 'state', 'pubsub', 'executable', 'devices']
+const BENCHES = ['broker', 'cloud-bridge', 'state', 'pubsub', 'executable', 'devices', 'fleet']
 
 interface Row { bench: string; metric: string; mecha?: number; anchor?: number; skip?: string; anchorSkip?: string }
 

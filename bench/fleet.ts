@@ -1,0 +1,545 @@
+/**
+ * Fleet simulation (issue 15, item 7): N gateways — each the runtime in its own process, own data dir, ports 0,
+ * gRPC and UI off, heap capped as on a 512 MB gateway — publish sensor readings at a fixed rate (QoS 1,
+ * `sensors/temp`), forwarded by each one's cloud bridge (`sensors/#` → `gateways/{id}/sensors/`) to ONE cloud;
+ * the cloud is stopped for 30 s (5 s in smoke) and started again. Per case we measure, at a persistent QoS 1
+ * subscriber on the cloud (`gateways/+/sensors/#`), deduplicating by the bridge's stable `mecha-id`:
+ *  - per-gateway and total ledgers: the publisher's acked count; the outbox ledger from `/v1.0/metadata`
+ *    (`cloud.outbox.accepted|delivered|dropped|queued`); distinct and duplicate receptions at the cloud; lost;
+ *  - drain time: from the cloud's return until every message acked locally before it returned has arrived;
+ *  - the reconnect storm: the cloud broker's CPU (utime+stime from /proc/<pid>/stat, its whole process tree) and
+ *    the message rate at the subscriber, over the drain window and its peak second; the spread of the gateways'
+ *    first message after the return;
+ *  - each with the default jittered backoff (`cloud.backoff` 500 → 60,000 ms, decorrelated jitter) as the Mecha
+ *    figure and, as the anchor column, the same fleet with `backoff.minMs = maxMs = 1000` (no spread: every
+ *    gateway retries in lockstep once a second).
+ * Clouds: mosquitto 2 (persistence on); and a two-node RabbitMQ cluster (rabbitmq_mqtt, MQTT 3.1.1, so the bridge
+ * runs protocolVersion 4 with the JSON envelope carrying the id), gateways split across the nodes, the outage =
+ * node 2 stopped (the subscriber stays on node 1). Smoke runs 2 gateways on mosquitto only.
+ *   node --import tsx bench/fleet.ts [--smoke] [--gateways N] [--rate R] [--outage S] [--cloud mosquitto|rabbitmq]
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { performance } from 'node:perf_hooks'
+import type { IPublishPacket, MqttClient } from 'mqtt'
+import { installCleanup, sleep, startChild, waitUntil, type Child } from './lib/child.ts'
+import { mechaCommand, ROOT, startMecha, type MechaProcess } from './lib/mecha.ts'
+import { BenchMosquitto, mosquittoMissing } from './lib/mosquitto.ts'
+import { connect } from './lib/mqtt-load.ts'
+import { cpuSeconds, median, percentile, rssKiB, waitPort } from './lib/proc.ts'
+import { finish, numArg, progress, row, SMOKE, type Row } from './lib/report.ts'
+
+installCleanup()
+const gwArg = process.argv.indexOf('--gateways')
+const FLEETS: number[] = gwArg >= 0 ? [Number(process.argv[gwArg + 1])] : SMOKE ? [2] : [10, 50]
+const RATE = numArg('rate', 20, 20) // msgs/s per gateway
+const OUTAGE_S = numArg('outage', 30, 5)
+const WARM_S = SMOKE ? 1 : 5
+const TAIL_S = SMOKE ? 0 : 3
+const DRAIN_LIMIT_MS = SMOKE ? 15_000 : 120_000
+const HEAP_MB = 256 // --max-old-space-size: what a 512 MB gateway leaves the runtime
+const FIXED_MS = 1000
+const cloudArg = process.argv.indexOf('--cloud')
+const ONLY_CLOUD = cloudArg >= 0 ? process.argv[cloudArg + 1] : undefined
+const RABBIT_SERVER = '/usr/lib/rabbitmq/bin/rabbitmq-server'
+const RABBIT_CTL = '/usr/lib/rabbitmq/bin/rabbitmqctl'
+const BENCH = 'fleet'
+
+type Backoff = 'jittered' | 'fixed'
+
+// ---------------------------------------------------------------- clouds
+
+interface Cloud {
+  readonly name: string
+  /** URL for gateway i (RabbitMQ: split across the nodes). */
+  urlFor: (i: number) => string
+  /** Where the subscriber connects (stays up during the outage). */
+  readonly consumerUrl: string
+  readonly protocolVersion: 4 | 5
+  /** PIDs whose process trees make up the broker (for CPU). */
+  pids: () => number[]
+  /** Which gateways the outage cuts off. */
+  affected: (i: number) => boolean
+  outageStart: () => Promise<void>
+  outageEnd: () => Promise<void>
+  close: () => Promise<void>
+}
+
+async function mosquittoCloud (): Promise<Cloud> {
+  const m = await BenchMosquitto.start({ name: 'cloud-mosquitto', persistence: true, extra: ['autosave_interval 1'] })
+  return {
+    name: 'mosquitto 2',
+    urlFor: () => m.url,
+    consumerUrl: m.url,
+    protocolVersion: 5,
+    pids: () => [m.pid],
+    affected: () => true,
+    outageStart: async () => { await m.stop() },
+    outageEnd: async () => { await m.startAgain() },
+    close: async () => { await m.close() },
+  }
+}
+
+function rabbitMissing (): string | undefined {
+  return existsSync(RABBIT_SERVER) ? undefined : `rabbitmq-server not installed (${RABBIT_SERVER}; apt-get install rabbitmq-server)`
+}
+
+/** A free port in [lo, hi) (RabbitMQ's CLI uses the distribution port + 10000, so it must stay low). */
+async function portIn (lo: number, hi: number, taken: Set<number>): Promise<number> {
+  for (let k = 0; k < 200; k++) {
+    const p = lo + Math.floor(Math.random() * (hi - lo))
+    if (taken.has(p)) continue
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = createServer()
+      s.once('error', () => { resolve(false) })
+      s.listen(p, '127.0.0.1', () => { s.close(() => { resolve(true) }) })
+    })
+    if (ok) { taken.add(p); return p }
+  }
+  throw new Error(`no free port in ${lo}..${hi}`)
+}
+
+/** Every process in the tree under `root` (RabbitMQ: the shell script, beam.smp, erl_child_setup …). */
+function tree (root: number): number[] {
+  const kids = new Map<number, number[]>()
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue
+    try {
+      const s = readFileSync(`/proc/${d}/stat`, 'utf8')
+      const ppid = Number(s.slice(s.lastIndexOf(')') + 2).split(' ')[1])
+      const list = kids.get(ppid) ?? []; list.push(Number(d)); kids.set(ppid, list)
+    } catch {}
+  }
+  const out: number[] = []
+  const todo = [root]
+  while (todo.length > 0 && out.length < 1000) { const p = todo.pop()!; out.push(p); todo.push(...(kids.get(p) ?? [])) }
+  return out
+}
+
+async function rabbitCloud (): Promise<Cloud> {
+  const base = await mkdtemp(join(tmpdir(), 'bench-rabbit-'))
+  const taken = new Set<number>()
+  const epmdPort = await portIn(14000, 15000, taken)
+  await writeFile(join(base, '.erlang.cookie'), 'MECHAFLEETBENCHCOOKIE')
+  await chmod(join(base, '.erlang.cookie'), 0o400)
+  await writeFile(join(base, 'enabled_plugins'), '[rabbitmq_mqtt].\n')
+  const common = { ...process.env, HOME: base, ERL_EPMD_PORT: String(epmdPort), RABBITMQ_ENABLED_PLUGINS_FILE: join(base, 'enabled_plugins') }
+  // epmd is ours (tracked, killed with everything else), on its own port: nothing else on the machine is touched.
+  const epmd = startChild('epmd', '/usr/bin/epmd', ['-port', String(epmdPort)], { env: common })
+  if (!await waitPort(epmdPort, 5000, () => epmd.running)) throw new Error(`epmd did not start: ${epmd.output()}`)
+  interface Node { name: string; env: NodeJS.ProcessEnv; mqttPort: number; child?: Child }
+  const nodes: Node[] = []
+  for (const i of [1, 2]) {
+    const dir = join(base, `n${i}`)
+    await mkdir(join(dir, 'log'), { recursive: true })
+    const amqp = await portIn(15000, 20000, taken)
+    const dist = await portIn(20000, 25000, taken)
+    const mqttPort = await portIn(25000, 30000, taken)
+    await writeFile(join(dir, 'rabbitmq.conf'), [
+      `listeners.tcp.default = 127.0.0.1:${amqp}`,
+      `mqtt.listeners.tcp.default = 127.0.0.1:${mqttPort}`,
+      'mqtt.allow_anonymous = true',
+      'loopback_users = none',
+      'disk_free_limit.absolute = 50MB',
+      'log.console = false',
+      'log.file.level = warning',
+    ].join('\n') + '\n')
+    const name = `fleet${i}@localhost`
+    nodes.push({
+      name,
+      mqttPort,
+      env: {
+        ...common,
+        RABBITMQ_NODENAME: name,
+        RABBITMQ_NODE_PORT: String(amqp),
+        RABBITMQ_DIST_PORT: String(dist),
+        RABBITMQ_MNESIA_BASE: join(dir, 'mnesia'),
+        RABBITMQ_LOG_BASE: join(dir, 'log'),
+        RABBITMQ_CONFIG_FILE: join(dir, 'rabbitmq.conf'),
+        RABBITMQ_PID_FILE: join(dir, 'pid'),
+      },
+    })
+  }
+  const ctl = async (n: Node, args: string[], timeoutMs = 60_000): Promise<void> => {
+    const c = startChild('rabbitmqctl', RABBIT_CTL, ['-n', n.name, ...args], { env: n.env })
+    const timer = setTimeout(() => { void c.stop(2000) }, timeoutMs)
+    const code = await c.exited
+    clearTimeout(timer)
+    if (code !== 0) throw new Error(`rabbitmqctl ${args.join(' ')} on ${n.name}: exit ${code}\n${c.output().slice(-2000)}`)
+  }
+  const startNode = async (n: Node): Promise<void> => {
+    const child = startChild(`rabbitmq-${n.name}`, RABBIT_SERVER, [], { env: n.env })
+    n.child = child
+    // The MQTT listener opens once the node and its plugin have booted.
+    if (!await waitPort(n.mqttPort, 120_000, () => child.running)) throw new Error(`${n.name} MQTT listener did not open:\n${child.output().slice(-2000)}`)
+  }
+  const stopNode = async (n: Node): Promise<void> => { await n.child?.stop(30_000) }
+  const [n1, n2] = nodes as [Node, Node]
+  try {
+    await Promise.all([startNode(n1), startNode(n2)])
+    await ctl(n2, ['stop_app'])
+    await ctl(n2, ['join_cluster', n1.name])
+    await ctl(n2, ['start_app'], 120_000)
+    if (!await waitPort(n2.mqttPort, 30_000, () => n2.child?.running === true)) throw new Error('node 2 MQTT listener did not reopen after join_cluster')
+  } catch (err) {
+    await Promise.all(nodes.map(stopNode)); await epmd.stop(); await rm(base, { recursive: true, force: true })
+    throw err
+  }
+  progress(`rabbitmq: cluster ${n1.name} (mqtt ${n1.mqttPort}) + ${n2.name} (mqtt ${n2.mqttPort}) up`)
+  return {
+    name: 'RabbitMQ 3.10 cluster (2 nodes, MQTT plugin)',
+    urlFor: (i) => `mqtt://127.0.0.1:${(i % 2 === 0 ? n1 : n2).mqttPort}`,
+    consumerUrl: `mqtt://127.0.0.1:${n1.mqttPort}`,
+    protocolVersion: 4,
+    pids: () => nodes.flatMap((n) => (n.child?.running === true ? tree(n.child.pid) : [])),
+    affected: (i) => i % 2 === 1,
+    outageStart: async () => { await stopNode(n2) },
+    outageEnd: async () => { await startNode(n2) },
+    close: async () => {
+      await Promise.all(nodes.map(stopNode))
+      await epmd.stop()
+      await rm(base, { recursive: true, force: true })
+    },
+  }
+}
+
+// ---------------------------------------------------------------- the fleet
+
+interface Gateway {
+  id: string
+  index: number
+  m: MechaProcess
+  pub: MqttClient
+  seq: number
+  inflight: number
+  acked: Set<number>
+  pubErrors: number
+  skipped: number
+  /** Cloud side. */
+  ids: Set<string>
+  received: Set<number>
+  dups: number
+  /** Acked before the cloud returned and not yet received. */
+  pending: Set<number>
+  firstAfterUp?: number
+  drainedAt?: number
+  rssMaxKiB: number
+}
+
+interface Ledger { accepted: number; delivered: number; dropped: number; queued: number }
+
+async function ledger (g: Gateway): Promise<Ledger | undefined> {
+  try {
+    const res = await fetch(`http://127.0.0.1:${g.m.apiPort}/v1.0/metadata`, { signal: AbortSignal.timeout(5000) })
+    const body = await res.json() as { extended?: Record<string, string> }
+    const e = body.extended ?? {}
+    const dropped = Object.values(JSON.parse(e['cloud.outbox.dropped'] ?? '{}') as Record<string, number>).reduce((a, b) => a + b, 0)
+    return { accepted: Number(e['cloud.outbox.accepted']), delivered: Number(e['cloud.outbox.delivered']), dropped, queued: Number(e['cloud.outbox.queued']) }
+  } catch { return undefined }
+}
+
+function idOf (packet: IPublishPacket, protocolVersion: 4 | 5): { id: string; payload: Buffer } | undefined {
+  if (protocolVersion === 5) {
+    const v = packet.properties?.userProperties?.['mecha-id']
+    const id = Array.isArray(v) ? v[0] : v
+    return id === undefined ? undefined : { id, payload: packet.payload as Buffer }
+  }
+  try {
+    const env = JSON.parse((packet.payload as Buffer).toString()) as { id: string; payload: string }
+    return { id: env.id, payload: Buffer.from(env.payload, 'base64') }
+  } catch { return undefined }
+}
+
+interface CaseResult {
+  n: number
+  backoff: Backoff
+  cloud: string
+  drainMs: number
+  drained: boolean
+  firstMedianMs: number
+  firstSpreadMs: number
+  stormCpuPct: number
+  stormPeakCpuPct: number
+  stormRate: number
+  stormPeakRate: number
+  steadyCpuPct: number
+  steadyRate: number
+  acked: number
+  accepted: number
+  delivered: number
+  dropped: number
+  queued: number
+  distinct: number
+  dups: number
+  lost: number
+  rssMaxMiB: number
+  rssMedianMiB: number
+  backlog: number
+  perGateway: Array<Record<string, number | string>>
+}
+
+async function runCase (makeCloud: () => Promise<Cloud>, n: number, backoff: Backoff): Promise<CaseResult> {
+  const cloud = await makeCloud()
+  const label = `${cloud.name}, ${n} gateways, ${backoff}`
+  progress(`${label}: starting`)
+  const gws: Gateway[] = []
+  let consumer: MqttClient | undefined
+  let sampler: NodeJS.Timeout | undefined
+  let ticker: NodeJS.Timeout | undefined
+  try {
+    let receivedTotal = 0
+    const byId = new Map<string, Gateway>()
+    consumer = await connect(cloud.consumerUrl, `fleet-consumer-${process.pid}`, {
+      clean: false,
+      reconnectPeriod: 200,
+      protocolVersion: cloud.protocolVersion,
+      // MQTT 5: a session without an expiry interval ends at the disconnect, and what the gateways publish before
+      // the subscriber is back would be lost at the broker (not by the bridge).
+      ...(cloud.protocolVersion === 5 ? { properties: { sessionExpiryInterval: 3600 } } : {}),
+    })
+    consumer.on('message', (_topic, _payload, packet) => {
+      receivedTotal++
+      const got = idOf(packet, cloud.protocolVersion)
+      if (got === undefined) return
+      let r: { gw: string; seq: number }
+      try { r = JSON.parse(got.payload.toString()) as { gw: string; seq: number } } catch { return }
+      const g = byId.get(r.gw)
+      if (g === undefined) return
+      if (g.ids.has(got.id)) { g.dups++; return }
+      g.ids.add(got.id)
+      g.received.add(r.seq)
+      const now = performance.now()
+      if (tUp !== undefined && g.firstAfterUp === undefined) g.firstAfterUp = now - tUp
+      if (g.pending.delete(r.seq) && g.pending.size === 0 && tUp !== undefined && g.drainedAt === undefined) g.drainedAt = now - tUp
+    })
+    await consumer.subscribeAsync('gateways/+/sensors/#', { qos: 1 })
+
+    // The fleet: started 5 at a time (2 cores), each with its heap capped and its own data dir.
+    process.env.NODE_OPTIONS = `--max-old-space-size=${HEAP_MB}`
+    const cloudCfg = (i: number, id: string): Record<string, unknown> => ({
+      url: cloud.urlFor(i),
+      clientId: '{id}',
+      protocolVersion: cloud.protocolVersion,
+      ...(cloud.protocolVersion === 4 ? { envelope: 'json' } : {}),
+      ...(backoff === 'fixed' ? { backoff: { minMs: FIXED_MS, maxMs: FIXED_MS } } : {}),
+      forward: [{ from: 'sensors/#', to: `gateways/{id}/sensors/`, qos: 1 }],
+    })
+    for (let i = 0; i < n; i += 5) {
+      await Promise.all(Array.from({ length: Math.min(5, n - i) }, async (_, k) => {
+        const index = i + k
+        const id = `gw-${String(index + 1).padStart(2, '0')}`
+        const m = await startMecha({
+          id,
+          log: { level: 'warn', pretty: false },
+          api: { port: 0, grpc: false },
+          ui: { port: 0, enabled: false },
+          metrics: { port: 0, enabled: false },
+          cloud: cloudCfg(index, id),
+        }, { timeoutMs: 120_000 })
+        const pub = await connect(`mqtt://127.0.0.1:${m.mqttPort}`, `sensor-${id}`, { reconnectPeriod: 500 })
+        const g: Gateway = { id, index, m, pub, seq: 0, inflight: 0, acked: new Set(), pubErrors: 0, skipped: 0, ids: new Set(), received: new Set(), dups: 0, pending: new Set(), rssMaxKiB: 0 }
+        gws.push(g); byId.set(id, g)
+      }))
+    }
+    delete process.env.NODE_OPTIONS
+    gws.sort((a, b) => a.index - b.index)
+    progress(`${label}: ${n} gateways running (${mechaCommand().what}, heap ≤ ${HEAP_MB} MB)`)
+
+    // Fixed rate: every 1000/RATE ms each gateway's sensor publishes one QoS 1 reading (at most 2,000 in flight).
+    const publishing = { on: true }
+    const tick = (): void => {
+      if (!publishing.on) return
+      for (const g of gws) {
+        if (g.inflight >= 2000) { g.skipped++; continue }
+        const seq = g.seq++
+        g.inflight++
+        const payload = JSON.stringify({ gw: g.id, seq, ts: Date.now(), t: 21.5 })
+        g.pub.publish('sensors/temp', payload, { qos: 1 }, (err) => {
+          g.inflight--
+          if (err === undefined || err === null) g.acked.add(seq); else g.pubErrors++
+        })
+      }
+    }
+    ticker = setInterval(tick, Math.round(1000 / RATE))
+
+    // 1 s samples: the cloud's CPU (its process tree) and the subscriber's message rate; gateways' RSS.
+    interface Sample { t: number; cpu: number; rx: number }
+    const samples: Sample[] = []
+    const cloudCpu = (): number => cloud.pids().reduce((a, p) => a + (Number.isFinite(cpuSeconds(p)) ? cpuSeconds(p) : 0), 0)
+    let cpuBase = 0 // CPU of processes that ended (a stopped node) stays counted
+    let lastCpu = cloudCpu()
+    const sample = (): void => {
+      let c = cloudCpu()
+      if (c + cpuBase < lastCpu) cpuBase = lastCpu - c
+      c += cpuBase
+      lastCpu = c
+      samples.push({ t: performance.now(), cpu: c, rx: receivedTotal })
+      for (const g of gws) g.rssMaxKiB = Math.max(g.rssMaxKiB, rssKiB(g.m.child.pid) || 0)
+    }
+    sample()
+    sampler = setInterval(sample, 1000)
+    const window = (from: number, to: number): { cpuPct: number; rate: number; peakCpuPct: number; peakRate: number } => {
+      const s = samples.filter((x) => x.t >= from - 1000 && x.t <= to + 1000)
+      if (s.length < 2) return { cpuPct: NaN, rate: NaN, peakCpuPct: NaN, peakRate: NaN }
+      let peakCpuPct = 0; let peakRate = 0
+      for (let k = 1; k < s.length; k++) {
+        const dt = (s[k]!.t - s[k - 1]!.t) / 1000
+        peakCpuPct = Math.max(peakCpuPct, (s[k]!.cpu - s[k - 1]!.cpu) / dt * 100)
+        peakRate = Math.max(peakRate, (s[k]!.rx - s[k - 1]!.rx) / dt)
+      }
+      const a = s[0]!; const b = s[s.length - 1]!
+      const dt = (b.t - a.t) / 1000
+      return { cpuPct: (b.cpu - a.cpu) / dt * 100, rate: (b.rx - a.rx) / dt, peakCpuPct, peakRate }
+    }
+
+    // Every link is up once each gateway's readings reach the cloud.
+    await waitUntil(() => gws.every((g) => g.received.size > 0), 60_000, () => `${label}: links up (${gws.filter((g) => g.received.size > 0).length}/${n})`, 100)
+    const tSteady = performance.now()
+    await sleep(WARM_S * 1000)
+    const steady = window(tSteady, performance.now())
+
+    progress(`${label}: cloud down for ${OUTAGE_S} s`)
+    await cloud.outageStart()
+    await sleep(OUTAGE_S * 1000)
+    await cloud.outageEnd()
+    // What was acked before the return is the backlog the fleet must drain.
+    const tUpLocal = performance.now()
+    let backlog = 0
+    for (const g of gws) {
+      for (const s of g.acked) if (!g.received.has(s)) g.pending.add(s)
+      backlog += g.pending.size
+      if (g.pending.size === 0) g.drainedAt = 0
+    }
+    tUp = tUpLocal
+    for (const g of gws) if (g.received.size > 0 && !cloud.affected(g.index)) g.firstAfterUp ??= 0
+    progress(`${label}: cloud back; backlog ${backlog} messages`)
+    const drained = await waitUntil(() => gws.every((g) => g.drainedAt !== undefined), DRAIN_LIMIT_MS, '', 50).then(() => true, () => false)
+    const tDrained = performance.now()
+    const drainMs = drained ? Math.max(...gws.map((g) => g.drainedAt!)) : NaN
+    await sleep(1100) // one more sample inside the window
+    const storm = window(tUpLocal, tDrained)
+    progress(`${label}: ${drained ? `drained in ${drainMs.toFixed(0)} ms` : `not drained within ${DRAIN_LIMIT_MS / 1000} s`}; cloud CPU ${storm.cpuPct.toFixed(0)} % (peak ${storm.peakCpuPct.toFixed(0)} %), ${storm.rate.toFixed(0)} msgs/s (peak ${storm.peakRate.toFixed(0)})`)
+
+    await sleep(TAIL_S * 1000)
+    publishing.on = false
+    clearInterval(ticker); ticker = undefined
+    await waitUntil(() => gws.every((g) => g.inflight === 0), 20_000, 'publishes acked', 50).catch(() => {})
+    // Until every acked reading arrived and every outbox is empty, or nothing moves for a while (bounded).
+    let lastSum = -1; let stillSince = performance.now()
+    const ledgers = new Map<string, Ledger | undefined>()
+    await waitUntil(async () => {
+      const sum = gws.reduce((a, g) => a + g.received.size, 0)
+      if (sum !== lastSum) { lastSum = sum; stillSince = performance.now() }
+      const allIn = gws.every((g) => [...g.acked].every((s) => g.received.has(s)))
+      if (!allIn && performance.now() - stillSince < (SMOKE ? 3000 : 10_000)) return false
+      for (const g of gws) ledgers.set(g.id, await ledger(g))
+      return [...ledgers.values()].every((l) => l !== undefined && l.queued === 0) || performance.now() - stillSince > (SMOKE ? 3000 : 10_000)
+    }, SMOKE ? 20_000 : 60_000, `${label}: final ledgers`, 200).catch(() => {})
+
+    const firsts = gws.filter((g) => cloud.affected(g.index)).map((g) => g.firstAfterUp ?? NaN).filter(Number.isFinite).sort((a, b) => a - b)
+    const perGateway: Array<Record<string, number | string>> = gws.map((g) => {
+      const l = ledgers.get(g.id)
+      const lost = [...g.acked].filter((s) => !g.received.has(s)).length
+      return {
+        id: g.id, node: cloud.urlFor(g.index), acked: g.acked.size, pubErrors: g.pubErrors, skipped: g.skipped,
+        accepted: l?.accepted ?? NaN, delivered: l?.delivered ?? NaN, dropped: l?.dropped ?? NaN, queued: l?.queued ?? NaN,
+        distinct: g.ids.size, duplicates: g.dups, lost,
+        firstAfterUpMs: Math.round(g.firstAfterUp ?? NaN), drainMs: Math.round(g.drainedAt ?? NaN), rssMaxMiB: Number((g.rssMaxKiB / 1024).toFixed(1)),
+      }
+    })
+    const sum = (k: string): number => perGateway.reduce((a, p) => a + (p[k] as number), 0)
+    const rss = gws.map((g) => g.rssMaxKiB / 1024).sort((a, b) => a - b)
+    const res: CaseResult = {
+      n, backoff, cloud: cloud.name, drainMs, drained,
+      firstMedianMs: median(firsts), firstSpreadMs: firsts.length > 0 ? firsts[firsts.length - 1]! - firsts[0]! : NaN,
+      stormCpuPct: storm.cpuPct, stormPeakCpuPct: storm.peakCpuPct, stormRate: storm.rate, stormPeakRate: storm.peakRate,
+      steadyCpuPct: steady.cpuPct, steadyRate: steady.rate,
+      acked: sum('acked'), accepted: sum('accepted'), delivered: sum('delivered'), dropped: sum('dropped'), queued: sum('queued'),
+      distinct: sum('distinct'), dups: sum('duplicates'), lost: sum('lost'),
+      rssMaxMiB: rss[rss.length - 1] ?? NaN, rssMedianMiB: percentile(rss, 0.5), backlog,
+      perGateway,
+    }
+    printGateways(label, res)
+    return res
+  } finally {
+    if (ticker !== undefined) clearInterval(ticker)
+    if (sampler !== undefined) clearInterval(sampler)
+    tUp = undefined
+    delete process.env.NODE_OPTIONS
+    await consumer?.endAsync(true).catch(() => {})
+    await Promise.all(gws.map(async (g) => { await g.pub.endAsync(true).catch(() => {}) }))
+    for (let i = 0; i < gws.length; i += 10) await Promise.all(gws.slice(i, i + 10).map(async (g) => { await g.m.close() }))
+    await cloud.close()
+  }
+}
+let tUp: number | undefined
+
+function printGateways (label: string, r: CaseResult): void {
+  const cols = ['id', 'acked', 'accepted', 'delivered', 'dropped', 'queued', 'distinct', 'duplicates', 'lost', 'firstAfterUpMs', 'drainMs', 'rssMaxMiB']
+  const lines = [`${label}: per gateway`, `| ${cols.join(' | ')} |`, `|${cols.map(() => '---').join('|')}|`]
+  for (const p of r.perGateway) lines.push(`| ${cols.map((c) => String(p[c])).join(' | ')} |`)
+  lines.push(`| total | ${r.acked} | ${r.accepted} | ${r.delivered} | ${r.dropped} | ${r.queued} | ${r.distinct} | ${r.dups} | ${r.lost} | median ${fmt0(r.firstMedianMs)} | ${fmt0(r.drainMs)} | max ${r.rssMaxMiB.toFixed(1)} |`)
+  progress(lines.join('\n  '))
+}
+const fmt0 = (x: number): string => (Number.isFinite(x) ? x.toFixed(0) : '–')
+
+// ---------------------------------------------------------------- rows
+
+function rowsFor (cloudName: string, j: CaseResult, f: CaseResult, outageNote: string): void {
+  const base: Pick<Row, 'bench' | 'anchorName'> = { bench: BENCH, anchorName: `same fleet, backoff minMs=maxMs=${FIXED_MS} (no spread)` }
+  const tag = `${j.n} gw × ${RATE}/s → ${cloudName}`
+  const both = `jittered: ${j.backlog} msgs backlog; no spread: ${f.backlog}`
+  const undrained = [j, f].filter((r) => !r.drained).map((r) => `${r.backoff} not drained within ${DRAIN_LIMIT_MS / 1000} s`)
+  row({ ...base, metric: `${tag}: drain time after the cloud returned`, unit: 'ms', better: 'lower', mecha: j.drainMs, anchor: f.drainMs, note: [`Mecha = default jittered backoff (500 → 60,000 ms); ${outageNote}; until every message acked before the return arrived; ${both}`, ...undrained].join('; ') })
+  row({ ...base, metric: `${tag}: first message after the return, median over gateways`, unit: 'ms', better: 'lower', mecha: j.firstMedianMs, anchor: f.firstMedianMs, note: `spread (last − first gateway): jittered ${fmt0(j.firstSpreadMs)} ms, no spread ${fmt0(f.firstSpreadMs)} ms` })
+  row({ ...base, metric: `${tag}: cloud broker CPU during the reconnect storm`, unit: '% of a core', better: 'lower', mecha: j.stormCpuPct, anchor: f.stormCpuPct, note: `return → drained, /proc/<pid>/stat; peak second: jittered ${fmt0(j.stormPeakCpuPct)} %, no spread ${fmt0(f.stormPeakCpuPct)} %; steady state before the outage ${fmt0(j.steadyCpuPct)} % / ${fmt0(f.steadyCpuPct)} %` })
+  row({ ...base, metric: `${tag}: cloud message rate, peak second of the storm`, unit: 'msgs/s', better: 'lower', mecha: j.stormPeakRate, anchor: f.stormPeakRate, note: `at the subscriber, duplicates included; mean over the drain: jittered ${fmt0(j.stormRate)}, no spread ${fmt0(f.stormRate)}; steady ${fmt0(j.steadyRate)} / ${fmt0(f.steadyRate)} msgs/s. Lower peak = gentler storm, at the price of drain time` })
+  row({ ...base, metric: `${tag}: messages lost (acked locally, never at the cloud)`, unit: 'msgs', better: 'lower', mecha: j.lost, anchor: f.lost, note: `acked: ${j.acked} / ${f.acked}; distinct at the cloud (by mecha-id): ${j.distinct} / ${f.distinct}` })
+  row({ ...base, metric: `${tag}: duplicates seen at the cloud subscriber`, unit: 'msgs', better: 'lower', mecha: j.dups, anchor: f.dups, note: 'same mecha-id received again (resends after a reconnect: at most `inflight` per reconnect per gateway)' })
+  row({ ...base, metric: `${tag}: outbox ledger dropped + still queued at the end`, unit: 'msgs', better: 'lower', mecha: j.dropped + j.queued, anchor: f.dropped + f.queued, note: `/v1.0/metadata cloud.outbox.*, summed: accepted ${j.accepted} = delivered ${j.delivered} + dropped ${j.dropped} + queued ${j.queued} (jittered); ${f.accepted} = ${f.delivered} + ${f.dropped} + ${f.queued} (no spread)` })
+  row({ ...base, metric: `${tag}: gateway RSS, max over the fleet`, unit: 'MiB', better: 'lower', mecha: j.rssMaxMiB, anchor: f.rssMaxMiB, note: `heap capped at ${HEAP_MB} MB (--max-old-space-size); median ${j.rssMedianMiB.toFixed(1)} / ${f.rssMedianMiB.toFixed(1)} MiB` })
+}
+
+function skipRows (cloudName: string, why: string): void {
+  row({ bench: BENCH, metric: `→ ${cloudName}: drain time after the cloud returned`, unit: 'ms', better: 'lower', anchorName: 'same fleet, no-spread backoff', skip: why, anchorSkip: why })
+}
+
+async function main (): Promise<void> {
+  const results: CaseResult[] = []
+  const clouds: Array<{ key: string; name: string; missing: () => string | undefined; make: () => Promise<Cloud>; outage: string }> = [
+    { key: 'mosquitto', name: 'mosquitto 2', missing: mosquittoMissing, make: mosquittoCloud, outage: `the broker stopped for ${OUTAGE_S} s` },
+    { key: 'rabbitmq', name: 'RabbitMQ cluster', missing: () => (SMOKE ? 'the clustered broker is not run in smoke mode' : rabbitMissing()), make: rabbitCloud, outage: `node 2 of 2 stopped for ${OUTAGE_S} s (its half of the fleet buffers; the subscriber is on node 1)` },
+  ]
+  for (const c of clouds) {
+    if (ONLY_CLOUD !== undefined && ONLY_CLOUD !== c.key) continue
+    const missing = c.missing()
+    if (missing !== undefined) {
+      progress(`${c.name}: skipped — ${missing}`)
+      skipRows(c.name, missing)
+      continue
+    }
+    for (const n of FLEETS) {
+      try {
+        const j = await runCase(c.make, n, 'jittered')
+        const f = await runCase(c.make, n, 'fixed')
+        results.push(j, f)
+        rowsFor(c.name, j, f, c.outage)
+      } catch (err) {
+        const why = `failed: ${(err as Error).message.split('\n')[0]!.slice(0, 200)}`
+        progress(`${c.name}, ${n} gateways: ${(err as Error).stack ?? String(err)}`)
+        row({ bench: BENCH, metric: `${n} gw → ${c.name}: drain time after the cloud returned`, unit: 'ms', better: 'lower', anchorName: 'same fleet, no-spread backoff', skip: why, anchorSkip: why })
+        if (c.key === 'mosquitto') process.exitCode = 1
+      }
+    }
+  }
+  const out = join(ROOT, 'bench', 'results')
+  await mkdir(out, { recursive: true })
+  await writeFile(join(out, SMOKE ? 'fleet-smoke.json' : 'fleet.json'), JSON.stringify({ when: new Date().toISOString(), mecha: mechaCommand().what, rate: RATE, outageS: OUTAGE_S, heapMB: HEAP_MB, results }, null, 2) + '\n')
+  progress(`per-gateway ledgers written to bench/results/${SMOKE ? 'fleet-smoke.json' : 'fleet.json'}`)
+  finish()
+}
+
+await main()
