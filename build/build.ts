@@ -93,7 +93,7 @@ async function buildIn (t: Target, work: string, stamp: Stamp, abi: string): Pro
   for (const p of prebuilds) step(`${t.name}: ${p.addon}: ${p.path.replace(ROOT + '/', '')} (${p.tags})`)
 
   const hostNode = officialNode(target(hostArch()))
-  const blob = makeBlob({ main: bundleFile, workDir: work, prebuilds, root: ROOT, node: hostNode })
+  const blob = makeBlob({ main: bundleFile, workDir: work, prebuilds, root: ROOT, node: hostNode, codeCache: arch === hostArch() })
   step(`${t.name}: SEA blob ${mib(statSync(blob.blob).size)} with ${blob.assets} assets (${mib(blob.assetBytes)})`)
 
   const base = baseNode(t)

@@ -15,12 +15,17 @@ export interface BlobInput {
   root: string
   /** The host-arch Node binary of the pinned version: a blob must be made by the Node that runs it. */
   node: string
+  /** Embed V8's code cache of the bundle: only when the blob is for the host's own arch (see below). */
+  codeCache?: boolean
 }
 
 /**
- * Writes the SEA config and makes the blob with `--experimental-sea-config`. `useCodeCache: false` keeps the
- * blob free of V8 code cache, which is tied to the CPU architecture: the host's pinned Node can then make the
- * blob for the other arch too. Assets: each addon as `native/<name>.node` plus a manifest with their hashes,
+ * Writes the SEA config and makes the blob with `--experimental-sea-config`. V8's code cache of the bundle is
+ * tied to the CPU architecture and the V8 build, so it is embedded only in the blob for the host's own arch
+ * (`codeCache`), made by the host's pinned Node, the same build the executable runs; the other arch's blob
+ * goes without (the host's Node can make it, and V8 compiles the bundle at start instead). Measured on x64:
+ * spawn-to-ready ~110 ms shorter, idle RSS ~2 MiB lower, blob +0.6 MiB (docs/performance.md).
+ * Assets: each addon as `native/<name>.node` plus a manifest with their hashes,
  * and every file of `edge/ui/static/` as `ui/<path>` plus an index (a SEA cannot list its assets).
  */
 export function makeBlob (input: BlobInput): { blob: string; assets: number; assetBytes: number } {
@@ -64,7 +69,7 @@ export function makeBlob (input: BlobInput): { blob: string; assets: number; ass
     output: blob,
     disableExperimentalSEAWarning: true,
     useSnapshot: false,
-    useCodeCache: false,
+    useCodeCache: input.codeCache === true,
     // A 1 MiB young generation instead of V8's default 16 MiB keeps ~10 MiB off the idle RSS of a gateway
     // process (and ~30 MiB after a burst), with no loss of broker throughput in bench/broker.ts. NODE_OPTIONS
     // can still override it on a gateway (execArgvExtension defaults to "env").

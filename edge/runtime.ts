@@ -9,7 +9,7 @@ import { Metrics } from '../core/metrics.ts'
 import { LevelStateStore, type LockStore, type StateStore } from '../core/state/index.ts'
 import { LevelStore, type Store } from '../core/store/index.ts'
 import { Supervisor } from '../core/supervisor/index.ts'
-import { CloudBridge, type StateAccess } from '../cloud-bridge/index.ts'
+import type { CloudBridge, StateAccess } from '../cloud-bridge/index.ts'
 import { healthRoutes } from './api/routes/health.ts'
 import { lockRoutes } from './api/routes/lock.ts'
 import { metadataRoutes, type MetadataBody } from './api/routes/metadata.ts'
@@ -28,8 +28,7 @@ import { createServices, type Services } from './grpc/services.ts'
 import { AppChannels } from './invoke/app-channels.ts'
 import { PubsubMetrics, SubscriptionManager, publishRoutes, pubsubNames } from './pubsub/index.ts'
 import { ShadowedStateStore } from './state/shadow-access.ts'
-import { UiServer } from './ui/server.ts'
-import { componentsOf, createAdminBackend, partsOf } from './admin-backend.ts'
+import type { createAdminBackend } from './admin-backend.ts'
 import type { AdminComponent, AdminStatusEvent, PartStatus } from './admin/backend.ts'
 import { BindingRegistry } from '../core/bindings/registry.ts'
 import type { BindingComponent } from '../core/bindings/index.ts'
@@ -37,7 +36,6 @@ import { builtinBindings } from '../devices/index.ts'
 import { BindingHost } from './bindings/index.ts'
 import { BindingAppRouter } from './bindings/app-routing.ts'
 import { registerBindingMetrics, registerCloudMetrics } from './root/metrics.ts'
-import { testCloudConnection } from './root/cloud-test.ts'
 import { bindingRoutes } from './api/routes/bindings.ts'
 import { bindingCapabilities, bindingComponents } from './bindings/components.ts'
 import { bindingExtended, cloudExtended } from './root/metadata-extended.ts'
@@ -175,10 +173,13 @@ export class Runtime {
     }
 
     if (config.ui.enabled) {
+      // Loaded only here (CONVENTIONS 13): with `ui.enabled: false` the UI server, the admin API and their
+      // dependencies are never evaluated.
+      const [{ UiServer }, admin] = await Promise.all([import('./ui/server.ts'), import('./admin-backend.ts')])
       const ui = await this.#lifecycle.start('ui', () => UiServer.create({
         host: config.ui.host, port: config.ui.port, log: log.child({ part: 'ui' }), broker: this.broker, version: VERSION,
         dataDir,
-        backend: this.#adminBackend(),
+        backend: this.#adminBackend(admin),
         // MQTT over WebSocket needs an admin session unless the broker has users of its own to check.
         requireSessionForMqtt: config.mqtt.users.length === 0,
         tls: config.ui.tls,
@@ -292,6 +293,8 @@ export class Runtime {
       stateAccess = shadowed.access()
     }
     this.#publishStores()
+    // Loaded only when a cloud link is configured: a gateway without one never evaluates the bridge.
+    const { CloudBridge } = await import('../cloud-bridge/index.ts')
     this.cloud = await CloudBridge.create({
       config: cloud, nodeId: config.id, store: this.store, bus: this.broker, log: this.log.child({ part: 'cloud' }), stateAccess,
     })
@@ -421,7 +424,7 @@ export class Runtime {
     for (const fn of this.#statusListeners) { try { fn(e) } catch {} }
   }
 
-  #adminBackend (): ReturnType<typeof createAdminBackend> {
+  #adminBackend ({ createAdminBackend, partsOf, componentsOf }: typeof import('./admin-backend.ts')): ReturnType<typeof createAdminBackend> {
     return createAdminBackend({
       id: () => this.#config.id,
       version: VERSION,
@@ -450,7 +453,7 @@ export class Runtime {
         return await this.#bindings.invoke(name, op, data, md)
       },
       cloudActions: {
-        test: async (section) => await testCloudConnection(section, this.#config.id),
+        test: async (section) => { const { testCloudConnection } = await import('./root/cloud-test.ts'); return await testCloudConnection(section, this.#config.id) },
         dropQueued: async () => {
           if (this.cloud === undefined) throw new MechaError('ERR_NOT_FOUND', 'no cloud link is configured')
           return await this.cloud.dropQueued()

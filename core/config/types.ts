@@ -9,6 +9,7 @@ export interface MechaConfig {
   readonly componentsDir?: string
   readonly log: { readonly level: LogLevel; readonly pretty?: boolean }
   readonly store: { readonly durability: Durability }
+  readonly memory: MemoryConfig
   readonly mqtt: MqttConfig
   readonly api: {
     readonly host: string; readonly port: number; readonly token?: string; readonly maxBodyBytes: number
@@ -23,6 +24,17 @@ export interface MechaConfig {
   readonly components: readonly ComponentDoc[]
   readonly subscriptions: readonly SubscriptionDoc[]
   readonly apps: readonly AppConfig[]
+}
+
+export interface MemoryConfig {
+  /**
+   * The most the JavaScript heap may grow to, in MiB (V8's `--max-old-space-size`, 32 to 65536): past it the
+   * process ends with an out-of-memory error and systemd restarts it, instead of the gateway swapping or the
+   * kernel's OOM killer choosing a victim. Applied at start (`mecha run` re-executes itself once with the
+   * limit); a reload reports it as needing a restart. `NODE_OPTIONS=--max-old-space-size=N` does the same.
+   * @default undefined (V8's own limit, from the machine's memory)
+   */
+  readonly maxHeapMiB?: number
 }
 
 export interface UiConfig {

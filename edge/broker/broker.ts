@@ -33,21 +33,35 @@ const REJECT_CODE: Record<number, string> = { 2: 'identifier rejected', 3: 'serv
 
 const PUBLISHED = Symbol('mecha.published')
 
-/** The identities of the last `size` packets delivered to one client. */
+/**
+ * The identities of the last `size` packets delivered to one client. Nearly every packet comes from this
+ * broker, so its counters are kept as numbers under that one broker id (no key string built per delivery);
+ * packets of another broker id (restored from an earlier run) go by a string key.
+ */
 class RecentKeys {
-  readonly #keys = new Set<string>()
   readonly #size: number
+  #brokerId: string | undefined
+  readonly #counters = new Set<number>()
+  readonly #others = new Set<string>()
   constructor (size: number) { this.#size = size }
   /** True when this packet was delivered already; records it otherwise. */
   repeat (p: { brokerId?: string; brokerCounter?: number }): boolean {
-    if (p.brokerId === undefined || p.brokerCounter === undefined) return false
-    const key = `${p.brokerId}:${p.brokerCounter}`
-    if (this.#keys.has(key)) return true
-    this.#keys.add(key)
-    if (this.#keys.size > this.#size) this.#keys.delete(this.#keys.values().next().value!)
-    return false
+    const brokerId = p.brokerId
+    const counter = p.brokerCounter
+    if (brokerId === undefined || counter === undefined) return false
+    this.#brokerId ??= brokerId
+    if (brokerId === this.#brokerId) return seenBefore(this.#counters, counter, this.#size)
+    return seenBefore(this.#others, `${brokerId}:${counter}`, this.#size)
   }
 }
+
+function seenBefore<K> (set: Set<K>, key: K, size: number): boolean {
+  if (set.has(key)) return true
+  set.add(key)
+  if (set.size > size) set.delete(set.values().next().value!)
+  return false
+}
+
 const noop = (): void => {}
 
 interface QueueProbe { awaitingDelivery?: (clientId: string, packet: { brokerId?: string; brokerCounter?: number }) => boolean }

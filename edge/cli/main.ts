@@ -12,6 +12,7 @@ import { BUILD, VERSION } from '../version.ts'
 import { USAGE, parseCli, type Cli } from './args.ts'
 import { readPassword, writeAdminHash } from './passwd.ts'
 import { serviceCommand } from './service.ts'
+import { applyHeapLimit, planHeapLimit } from './heap-limit.ts'
 
 type Out = (line: string) => void
 const out: Out = (line) => { process.stdout.write(line + '\n') }
@@ -121,6 +122,10 @@ async function run (cli: Cli): Promise<number> {
   }
   const { config } = loaded
   const log = createLogger({ level: config.log.level, pretty: config.log.pretty })
+  // memory.maxHeapMiB: before anything opens (the store's lock, listeners), re-executes in place once with
+  // the heap limit; does not return when it does.
+  const heap = applyHeapLimit(planHeapLimit(config.memory.maxHeapMiB, process.env, process.execArgv), [...selfExec(), ...process.argv.slice(2)])
+  if (heap !== undefined) log[heap.level](heap.msg)
   for (const w of loaded.warnings) log.warn(w)
   if (loaded.env.length > 0) log.info({ env: loaded.env }, 'environment overrides applied')
 

@@ -10,7 +10,7 @@ export type HotPart = typeof HOT_PARTS[number]
  * client ids are made from it). A change to one is reported as needing a restart and is not applied.
  */
 const RESTART_PATHS = [
-  'id', 'dataDir', 'store', 'componentsDir',
+  'id', 'dataDir', 'store', 'componentsDir', 'memory',
   'mqtt.host', 'mqtt.port', 'mqtt.sessionExpirySeconds',
   'api.host', 'api.port', 'api.grpc', 'api.grpcPort', 'api.grpcMaxMessageBytes', 'api.maxBodyBytes',
   'ui', 'metrics',

@@ -7,13 +7,13 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import type { AclRule, AppConfig, MechaConfig, MqttConfig } from '../../core/config/index.ts'
 import type { CloudConfig, ForwardRule, OutboxConfig, ReceiveRule } from '../../core/config/cloud-schema.ts'
-import type { AppHealthConfig, UiConfig, UiSessionConfig } from '../../core/config/types.ts'
+import type { AppHealthConfig, MemoryConfig, UiConfig, UiSessionConfig } from '../../core/config/types.ts'
 import { configSchema } from '../../core/config/schema.ts'
 import { parseConfig } from '../../core/config/index.ts'
 
 type Keys<T> = Record<keyof T, true>
 
-const KEYS_TOP: Keys<MechaConfig> = { id: true, dataDir: true, componentsDir: true, log: true, store: true, mqtt: true, api: true, state: true, ui: true, metrics: true, cloud: true, components: true, subscriptions: true, apps: true }
+const KEYS_TOP: Keys<MechaConfig> = { id: true, dataDir: true, componentsDir: true, log: true, store: true, memory: true, mqtt: true, api: true, state: true, ui: true, metrics: true, cloud: true, components: true, subscriptions: true, apps: true }
 const KEYS_MQTT: Keys<MqttConfig> = { host: true, port: true, maxPayloadBytes: true, maxClients: true, maxInflight: true, connectTimeoutMs: true, sessionExpirySeconds: true, users: true, acl: true }
 const KEYS_ACL: Keys<AclRule> = { user: true, clientId: true, topic: true, access: true, allow: true }
 const KEYS_API: Keys<MechaConfig['api']> = { host: true, port: true, token: true, maxBodyBytes: true, grpc: true, grpcPort: true, grpcMaxMessageBytes: true }
@@ -22,6 +22,7 @@ const KEYS_SESSION: Keys<UiSessionConfig> = { idleTimeoutSeconds: true, maxAgeSe
 const KEYS_METRICS: Keys<MechaConfig['metrics']> = { host: true, port: true, enabled: true }
 const KEYS_STATE: Keys<MechaConfig['state']> = { maxValueBytes: true }
 const KEYS_STORE: Keys<MechaConfig['store']> = { durability: true }
+const KEYS_MEMORY: Keys<MemoryConfig> = { maxHeapMiB: true }
 const KEYS_LOG: Keys<MechaConfig['log']> = { level: true, pretty: true }
 const KEYS_APP: Keys<AppConfig> = { id: true, command: true, args: true, cwd: true, env: true, appPort: true, appHost: true, appProtocol: true, restart: true, healthPath: true, dependsOn: true, backoff: true, crashLoop: true, health: true, stopGraceMs: true, logs: true, invoke: true }
 const KEYS_HEALTH: Keys<AppHealthConfig> = { path: true, intervalMs: true, timeoutMs: true, threshold: true, restartAfter: true }
@@ -49,6 +50,7 @@ test('config types - every section of the schema names the keys its TypeScript t
     ['metrics', prop(configSchema, 'metrics'), KEYS_METRICS],
     ['state', prop(configSchema, 'state'), KEYS_STATE],
     ['store', prop(configSchema, 'store'), KEYS_STORE],
+    ['memory', prop(configSchema, 'memory'), KEYS_MEMORY],
     ['log', prop(configSchema, 'log'), KEYS_LOG],
     ['apps[]', prop(configSchema, 'apps'), KEYS_APP],
     ['apps[].health', prop(prop(configSchema, 'apps').items, 'health'), KEYS_HEALTH],
@@ -67,6 +69,7 @@ test('config types - the parsed defaults carry every key the schema defaults, wi
   assert.is(config.api.port, 3500); assert.is(config.api.grpcPort, 50001)
   assert.is(config.ui.port, 8080); assert.is(config.metrics.port, 9090)
   assert.is(config.dataDir, './data'); assert.is(config.store.durability, 'process')
+  assert.is(config.memory.maxHeapMiB, undefined)
   for (const key of Object.keys(KEYS_MQTT)) if (key !== 'users' && key !== 'acl') assert.ok(key in config.mqtt, `mqtt.${key} has a default`)
 })
 

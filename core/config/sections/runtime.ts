@@ -10,6 +10,9 @@ export const runtimeSections: ConfigSection[] = [
   { key: 'componentsDir', schema: str({ minLength: 1 }) },
   { key: 'log', schema: obj({ level: oneOf(LOG_LEVELS, 'info'), pretty: { type: 'boolean' } }, { default: {} }) },
   { key: 'store', schema: obj({ durability: oneOf(['process', 'power'], 'process') }, { default: {} }) },
+  // A hard ceiling on the JavaScript heap for small gateways (V8's --max-old-space-size); absent = V8's own
+  // limit. Bound at process start: `mecha run` re-executes itself once with the limit (edge/cli/heap-limit.ts).
+  { key: 'memory', schema: obj({ maxHeapMiB: int(32, 65536) }, { default: {} }) },
 ]
 
 export const stateSection: ConfigSection = {

@@ -224,12 +224,12 @@ export class LevelPersistence implements AedesAsyncPersistence, SessionExpirySto
     const key = outgoingKey(id, found.entry.seq)
     if (found.replace) {
       const value = storable(packet)
-      Object.assign(found.entry, entryOf(found.entry.seq, value))
+      this.#outIndex.replace(id, found.entry, entryOf(found.entry.seq, value))
       await this.#track(this.#serial.run([`o:${key}`], () => this.#outgoing.put(key, value)))
       return
     }
     const messageId = packet.messageId
-    found.entry.messageId = messageId
+    this.#outIndex.setMessageId(id, found.entry, messageId)
     await this.#track(this.#serial.run([`o:${key}`], async () => {
       const stored = await this.#outgoing.get(key)
       if (stored === undefined) return // acknowledged and cleared meanwhile
