@@ -3,7 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import * as esbuild from 'esbuild'
 import type { AddonName } from '../edge/native/addons.ts'
-import { nativeAddonsPlugin, stubsPlugin } from './esbuild-plugins.ts'
+import { configValidatorsPlugin, nativeAddonsPlugin, stubsPlugin } from './esbuild-plugins.ts'
 
 export const ROOT = join(import.meta.dirname, '..')
 export const ENTRY = join(ROOT, 'edge', 'main.ts')
@@ -44,7 +44,7 @@ export async function bundle (outfile: string, stamp: BuildStamp, entry = ENTRY)
       'import.meta.filename': '__filename',
     },
     banner: { js: 'var __mecha_import_meta_url = require("node:url").pathToFileURL(__filename).href;' },
-    plugins: [stubsPlugin(), nativeAddonsPlugin(seen)],
+    plugins: [stubsPlugin(), nativeAddonsPlugin(seen), configValidatorsPlugin()],
   })
   const problems = result.warnings.map((w) => `${w.location?.file ?? ''}:${w.location?.line ?? ''} ${w.text}`)
   for (const [file, input] of Object.entries(result.metafile.inputs)) {

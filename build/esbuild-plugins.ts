@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import type { Plugin } from 'esbuild'
 import { isAddonName } from '../edge/native/addons.ts'
+import { COMPILED_VALIDATORS, standaloneValidators } from './config-validators.ts'
 
 const LOADER = join(import.meta.dirname, '..', 'edge', 'native', 'load-addon.ts')
 
@@ -57,6 +58,30 @@ export function stubsPlugin (): Plugin {
       build.onResolve({ filter }, (args) => ({ path: args.path, namespace: 'mecha-stub' }))
       build.onLoad({ filter: /.*/, namespace: 'mecha-stub' }, (args) => ({
         contents: `const e = new Error(${JSON.stringify(`Cannot find module '${args.path}' (not bundled)`)}); e.code = 'MODULE_NOT_FOUND'; throw e\n`,
+        loader: 'js',
+      }))
+    },
+  }
+}
+
+/**
+ * The config validators compiled ahead of time: core/config/compiled-validators.ts (which compiles the schemas
+ * with ajv when it loads, ~100 ms of start-up) becomes ajv's standalone code for the same schemas and options.
+ */
+export function configValidatorsPlugin (): Plugin {
+  return {
+    name: 'mecha-config-validators',
+    setup (build) {
+      // Its own namespace, so esbuild reads the code as the CommonJS it is (under our "type": "module" a file
+      // path would make it an ES module with a global `exports`).
+      build.onResolve({ filter: /compiled-validators\.ts$/ }, (args) => {
+        if (join(args.resolveDir, args.path) !== COMPILED_VALIDATORS) return undefined
+        return { path: 'compiled-validators', namespace: 'mecha-config-validators', pluginData: dirname(COMPILED_VALIDATORS) }
+      })
+      build.onLoad({ filter: /.*/, namespace: 'mecha-config-validators' }, (args) => ({
+        contents: standaloneValidators(),
+        // ajv's runtime helpers (`require("ajv/dist/runtime/…")`) resolve from core/config, as from the source.
+        resolveDir: args.pluginData as string,
         loader: 'js',
       }))
     },

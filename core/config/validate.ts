@@ -1,14 +1,9 @@
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv'
+import type { ErrorObject, ValidateFunction } from 'ajv'
 import { MechaError } from '../errors.ts'
-import { cloudProblems, cloudSchema, type CloudConfig, type CloudConfigInput } from './cloud-schema.ts'
-import { configSchema } from './schema.ts'
+import { cloudProblems, type CloudConfig, type CloudConfigInput } from './cloud-schema.ts'
+// Compiled at run time from source, ahead of time in the executable (see there).
+import { validateCloud, validateConfig } from './compiled-validators.ts'
 import type { ConfigProblem } from './types.ts'
-
-const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false, allowUnionTypes: true, verbose: true })
-ajv.addKeyword({ keyword: 'x-message', schemaType: 'string' })
-const validateSchema = ajv.compile(configSchema)
-// The same `cloud:` schema the whole-file one embeds, compiled alone for a section handed over by itself.
-const validateCloud = ajv.compile(cloudSchema)
 
 /** `/mqtt/users/0/password` → `mqtt.users[0].password` */
 export function dotted (pointer: string): string {
@@ -60,11 +55,14 @@ function withArticle (type: string): string {
  * value breaking several keywords (type and range) is reported once.
  */
 export function validateShape (data: unknown): ConfigProblem[] {
-  return schemaProblems(validateSchema, data, '')
+  return schemaProblems(validateConfig, data, '')
 }
 
-/** Runs one compiled schema; `prefix` is the JSON pointer of `data` inside mecha.yaml ('' for the whole file). */
-function schemaProblems (validate: ValidateFunction, data: unknown, prefix: string): ConfigProblem[] {
+/**
+ * Runs one compiled schema; `prefix` is the JSON pointer of `data` inside mecha.yaml ('' for the whole file).
+ * Exported for the test that holds the build's standalone validators to the ones compiled from source.
+ */
+export function schemaProblems (validate: ValidateFunction, data: unknown, prefix: string): ConfigProblem[] {
   if (validate(data)) return []
   const seen = new Set<string>()
   const problems: ConfigProblem[] = []

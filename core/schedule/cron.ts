@@ -5,7 +5,21 @@
  * so they are rejected here too. The date arithmetic (and time zones, DST) is cron-parser's, the library
  * node-schedule itself uses.
  */
-import cronParser from 'cron-parser'
+import { createRequire } from 'node:module'
+
+type CronParser = typeof import('cron-parser')
+let parser: CronParser | undefined
+
+/**
+ * cron-parser (and luxon under it) loads on the first cron expression, not at start: the default config has
+ * none, and both cost start-up time and heap (issue 16). Synchronous because schedules are parsed where configs
+ * are checked. In the executable (one CommonJS bundle) `require` exists and esbuild bundles this literal call,
+ * evaluating the module only when it runs; from source (ESM) there is no `require`, so createRequire loads it.
+ */
+function cronParser (): CronParser {
+  parser ??= (typeof require === 'function' ? require('cron-parser') : createRequire(import.meta.url)('cron-parser')) as CronParser
+  return parser
+}
 
 const MONTHS = new Set(['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'])
 const DAYS = new Set(['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'])
@@ -55,7 +69,7 @@ export function normaliseCron (expr: string): { fields: string } | { problem: st
 
 /** The first time strictly after `after` that matches, in the spec's zone (the system's when none). */
 export function nextCron (spec: CronSpec, after: number): number {
-  const it = cronParser.parseExpression(spec.fields, {
+  const it = cronParser().parseExpression(spec.fields, {
     currentDate: new Date(after),
     ...(spec.timeZone !== undefined ? { tz: spec.timeZone } : {}),
   })

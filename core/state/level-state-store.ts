@@ -23,6 +23,7 @@ import type {
 } from './types.ts'
 import { checkDelete, checkKey, checkOps, checkSet, wantedEtag } from './validate.ts'
 import { VersionCounter } from './version-counter.ts'
+import { CallGroups, type PendingCall } from './call-groups.ts'
 
 const MAX_CHAR = '\u{10FFFF}'
 
@@ -56,6 +57,8 @@ export class LevelStateStore implements StateStore {
   readonly #o: Required<Pick<LevelStateStoreOptions, 'sweepBatchSize' | 'sweepMaxBatches' | 'maxQueryLimit'>>
   #closed = false
   readonly #inflight = new Set<Promise<unknown>>()
+  readonly #writes = new CallGroups<readonly TransactionOp[], Map<string, string>>((group) => this.#commitGroup(group))
+  readonly #reads = new CallGroups<readonly string[], Array<StateRecord | undefined>>((group) => this.#readGroup(group))
 
   private constructor (o: LevelStateStoreOptions, s: StateSpaces, versions: VersionCounter) {
     this.name = o.name
@@ -144,41 +147,80 @@ export class LevelStateStore implements StateStore {
   // --- I/O
 
   async _getMany (keys: readonly string[]): Promise<Array<StateItem | undefined>> {
-    const recs = await this.#s.data.getMany(keys)
+    const recs = await this.#reads.submit(keys)
     const now = this.#s.clock.now()
     return recs.map((rec, i) => (isLive(rec, now) ? toItem(keys[i], rec!) : undefined))
   }
 
-  /** Applies the ops in order against the current values, under every touched key's lock, as ONE batch. */
+  /** Concurrent reads as one multi-get (call-groups.ts); each caller gets its own keys' records. */
+  async #readGroup (group: Array<PendingCall<readonly string[], Array<StateRecord | undefined>>>): Promise<void> {
+    if (group.length === 1) { group[0]!.resolve(await this.#s.data.getMany(group[0]!.ops)); return }
+    const keys = [...new Set(group.flatMap((c) => c.ops))]
+    const recs = await this.#s.data.getMany(keys)
+    const byKey = new Map(keys.map((k, i) => [k, recs[i]]))
+    // Two callers asking for one key each get their own copy, as with separate reads (a caller may change it).
+    const handedOut = new Set<string>()
+    for (const c of group) {
+      c.resolve(c.ops.map((k) => {
+        const rec = byKey.get(k)
+        if (rec === undefined || !handedOut.has(k)) { handedOut.add(k); return rec }
+        return structuredClone(rec)
+      }))
+    }
+  }
+
+  /**
+   * Applies the ops in order against the current values, as one all-or-nothing step. Concurrent calls are
+   * committed together (call-groups.ts): one read and ONE atomic batch per group.
+   */
   async _transact (ops: readonly TransactionOp[]): Promise<Map<string, string>> {
-    const keys = [...new Set(ops.map((op) => op.key))]
-    return await this.#s.mutex.run(keys.map(stateLockKey), async () => {
+    return await this.#writes.submit(ops)
+  }
+
+  /**
+   * One group of transactions, in submission order, under every touched key's lock: each is checked (ETags,
+   * first-write) against the values the ones before it left, and one that fails is rejected alone, changing
+   * nothing; the accepted ones go to LevelDB in ONE batch and are answered only after it is written.
+   */
+  async #commitGroup (group: Array<PendingCall<readonly TransactionOp[], Map<string, string>>>): Promise<void> {
+    const keys = [...new Set(group.flatMap((w) => w.ops.map((op) => op.key)))]
+    await this.#s.mutex.run(keys.map(stateLockKey), async () => {
       const stored = await this.#s.data.getMany(keys)
       const now = this.#s.clock.now()
       const before = new Map<string, StateRecord | undefined>(keys.map((k, i) => [k, stored[i]]))
-      const after = new Map<string, StateRecord | undefined>(keys.map((k, i) => [k, isLive(stored[i], now) ? stored[i] : undefined]))
-      for (const op of ops) {
-        const cur = after.get(op.key)
-        checkConcurrency(op, cur)
-        if (op.operation === 'delete') { after.set(op.key, undefined); continue }
-        const rec: StateRecord = { v: op.value, e: await this.#versions.next() }
-        if (op.contentType !== undefined) rec.t = op.contentType
-        if (op.ttlInSeconds !== undefined && op.ttlInSeconds > 0) rec.x = now + op.ttlInSeconds * 1000
-        after.set(op.key, rec)
+      const current = new Map<string, StateRecord | undefined>(keys.map((k, i) => [k, isLive(stored[i], now) ? stored[i] : undefined]))
+      const touched = new Set<string>()
+      const accepted: Array<{ w: PendingCall<readonly TransactionOp[], Map<string, string>>; etags: Map<string, string> }> = []
+      for (const w of group) {
+        const mine = new Map<string, StateRecord | undefined>()
+        try {
+          for (const op of w.ops) {
+            checkConcurrency(op, mine.has(op.key) ? mine.get(op.key) : current.get(op.key))
+            if (op.operation === 'delete') { mine.set(op.key, undefined); continue }
+            const rec: StateRecord = { v: op.value, e: await this.#versions.next() }
+            if (op.contentType !== undefined) rec.t = op.contentType
+            if (op.ttlInSeconds !== undefined && op.ttlInSeconds > 0) rec.x = now + op.ttlInSeconds * 1000
+            mine.set(op.key, rec)
+          }
+        } catch (err) { w.reject(err); continue }
+        const etags = new Map<string, string>()
+        for (const [key, rec] of mine) {
+          current.set(key, rec); touched.add(key)
+          if (rec !== undefined) etags.set(key, String(rec.e))
+        }
+        accepted.push({ w, etags })
       }
       const batch: Array<BatchOp<any>> = []
-      const etags = new Map<string, string>()
-      for (const key of keys) {
-        const old = before.get(key); const rec = after.get(key)
+      for (const key of touched) {
+        const old = before.get(key); const rec = current.get(key)
         if (old === undefined && rec === undefined) continue
         if (old?.x !== undefined) batch.push({ type: 'del', key: expiryKey(old.x, 's', key), ns: this.#s.ttl })
         if (rec === undefined) { batch.push({ type: 'del', key }); continue }
         batch.push({ type: 'put', key, value: rec })
         if (rec.x !== undefined) batch.push({ type: 'put', key: expiryKey(rec.x, 's', key), value: 1, ns: this.#s.ttl })
-        etags.set(key, String(rec.e))
       }
-      await this.#s.data.batch(batch)
-      return etags
+      if (batch.length > 0) await this.#s.data.batch(batch)
+      for (const { w, etags } of accepted) w.resolve(etags)
     })
   }
 
