@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto'
 import { resolve } from 'node:path'
 import type { FastifyRequest } from 'fastify'
-import { componentMetadata, parseConfig, type ConfigProblem, type MechaConfig } from '../core/config/index.ts'
-import { MechaError, isMechaError } from '../core/errors.ts'
+import { componentMetadata, type MechaConfig } from '../core/config/index.ts'
+import { MechaError } from '../core/errors.ts'
 import { Lifecycle } from '../core/lifecycle.ts'
 import type { Logger } from '../core/logger.ts'
 import { Metrics } from '../core/metrics.ts'
@@ -28,8 +28,7 @@ import { createServices, type Services } from './grpc/services.ts'
 import { AppChannels } from './invoke/app-channels.ts'
 import { PubsubMetrics, SubscriptionManager, publishRoutes, pubsubNames } from './pubsub/index.ts'
 import { ShadowedStateStore } from './state/shadow-access.ts'
-import type { createAdminBackend } from './admin-backend.ts'
-import type { AdminComponent, AdminStatusEvent, PartStatus } from './admin/backend.ts'
+import type { AdminStatusEvent, PartStatus } from './admin/backend.ts'
 import { BindingRegistry } from '../core/bindings/registry.ts'
 import type { BindingComponent } from '../core/bindings/index.ts'
 import { builtinBindings } from '../devices/index.ts'
@@ -38,7 +37,8 @@ import { BindingAppRouter } from './bindings/app-routing.ts'
 import { registerBindingMetrics, registerCloudMetrics } from './root/metrics.ts'
 import { bindingRoutes } from './api/routes/bindings.ts'
 import { bindingCapabilities, bindingComponents } from './bindings/components.ts'
-import { bindingExtended, cloudExtended } from './root/metadata-extended.ts'
+import { bindingExtended, cloudExtended, subscriptionExtended } from './root/metadata-extended.ts'
+import { adminBackendOf } from './root/admin-wiring.ts'
 import { SystemdNotifier } from '../core/supervisor/watchdog.ts'
 import { diffConfig, type HotPart } from './reload/diff.ts'
 import { mergeRestartBound, type ReloadOutcome, type ReloadResult } from './reload/merge.ts'
@@ -75,22 +75,24 @@ export interface Addresses { mqtt?: { host: string; port: number }; api?: { host
 export type { ReloadOutcome, ReloadResult } from './reload/merge.ts'
 
 export class Runtime {
+  // Every part is a private field (CONVENTIONS 10): users see the runtime through its API, /metrics and
+  // /v1.0/metadata, not by reaching into the broker or the store; tests do the same.
   #config: MechaConfig
-  readonly log: Logger
-  readonly metrics = new Metrics()
-  readonly addresses: Addresses = {}
+  readonly #log: Logger
+  readonly #metrics = new Metrics()
+  readonly #addresses: Addresses = {}
   #phase: Phase = 'starting'
   readonly #lifecycle: Lifecycle
   readonly #extended = new Map<string, string>()
   /** Each supervised app's own API token → its id: how the API knows which app calls (state key scoping). */
   readonly #appTokens = new Map<string, string>()
   readonly #opts: RuntimeOptions
-  store!: Store
-  broker!: MqttBroker
-  readonly stateStores = new Map<string, StateStore>()
+  #store!: Store
+  #broker!: MqttBroker
+  readonly #stateStores = new Map<string, StateStore>()
   /** The plain state stores by name (stateStores holds the shadowed one where the cloud syncs state). */
   readonly #plainStores = new Map<string, StateStore>()
-  cloud: CloudBridge | undefined
+  #cloud: CloudBridge | undefined
   #api: ApiServer | undefined
   #grpc: { setToken(token: string | undefined): void } | undefined
   #channels: AppChannels | undefined
@@ -103,19 +105,21 @@ export class Runtime {
   readonly #statusListeners = new Set<(e: AdminStatusEvent) => void>()
   /** One reload at a time; each waits for the one before. */
   #reloading: Promise<unknown> = Promise.resolve()
-  supervisor!: Supervisor
-  subscriptions!: SubscriptionManager
-  readonly pubsubMetrics = new PubsubMetrics(this.metrics)
+  #supervisor!: Supervisor
+  #subscriptions!: SubscriptionManager
+  readonly #pubsubMetrics = new PubsubMetrics(this.#metrics)
 
   private constructor (opts: RuntimeOptions) {
     this.#opts = opts
     this.#config = opts.config
-    this.log = opts.log
+    this.#log = opts.log
     this.#lifecycle = new Lifecycle(opts.log)
     this.#bindingApps = new BindingAppRouter(() => this.#config, opts.log.child({ part: 'bindings' }))
   }
 
   get phase (): Phase { return this.#phase }
+  /** Where each listener is bound (port 0 resolved): plain data, a copy. */
+  get addresses (): Readonly<Addresses> { return { ...this.#addresses } }
   /** The config in force (the last one applied by a reload). */
   get config (): MechaConfig { return this.#config }
 
@@ -131,11 +135,12 @@ export class Runtime {
   }
 
   async #start (): Promise<void> {
-    const { config, log } = this
+    const config = this.#config
+    const log = this.#log
     const started = Date.now()
     const dataDir = resolve(config.dataDir)
-    const store = this.store = await this.#lifecycle.start('store', () => LevelStore.create({ dataDir, durability: config.store.durability }))
-    this.metrics.gauge({ name: 'mecha_store_bytes', help: 'approximate size of the LevelDB store on disk', collect: async function () { this.set(await store.approximateSize()) } })
+    const store = this.#store = await this.#lifecycle.start('store', () => LevelStore.create({ dataDir, durability: config.store.durability }))
+    this.#metrics.gauge({ name: 'mecha_store_bytes', help: 'approximate size of the LevelDB store on disk', collect: async function () { this.set(await store.approximateSize()) } })
 
     await this.#startStateStores()
     // Jobs (Dapr's Jobs API) are kept in the store; they fire once the apps run (started last, below).
@@ -144,12 +149,12 @@ export class Runtime {
     }))
 
     // Stopped after the broker (reverse order): destroy waits for the broker's last writes, then the store closes.
-    const persistence = await this.#lifecycle.start('broker-persistence', () => LevelPersistence.create(this.store.namespace('broker')))
-    this.broker = await this.#lifecycle.start('broker', () => MqttBroker.create({ config: config.mqtt, log: log.child({ part: 'broker' }), metrics: this.metrics, persistence }))
+    const persistence = await this.#lifecycle.start('broker-persistence', () => LevelPersistence.create(this.#store.namespace('broker')))
+    this.#broker = await this.#lifecycle.start('broker', () => MqttBroker.create({ config: config.mqtt, log: log.child({ part: 'broker' }), metrics: this.#metrics, persistence }))
     // The bridge registers its outbox interceptor before the broker accepts its first connection, so no
     // forwarded publish can be acknowledged without being queued.
     await this.#startCloud()
-    this.addresses.mqtt = await this.broker.listen()
+    this.#addresses.mqtt = await this.#broker.listen()
 
     for (const app of config.apps) if (app.command !== undefined) this.#appTokens.set(randomBytes(24).toString('base64url'), app.id)
     // How the runtime calls apps (HTTP, or gRPC for `appProtocol: grpc`), for invocation and subscriptions.
@@ -160,7 +165,7 @@ export class Runtime {
       { host: config.api.host, port: config.api.port, token: config.api.token, maxBodyBytes: config.api.maxBodyBytes, log: log.child({ part: 'api' }), appTokens: this.#appTokens },
       this.#routes(services),
     ))
-    this.addresses.api = await api.listen()
+    this.#addresses.api = await api.listen()
     if (config.api.grpc) {
       // Loaded only here: a gateway with the gRPC API off never loads @grpc/grpc-js.
       const { GrpcServer } = await import('./grpc/server.ts')
@@ -169,7 +174,7 @@ export class Runtime {
         runtimeId: () => this.#config.id, maxMessageBytes: config.api.grpcMaxMessageBytes, log: log.child({ part: 'grpc' }),
         services: { ...services, jobs: this.#jobs, bindings: this.#invokeBinding, shutdown: this.#shutdownRequested },
       }))
-      this.addresses.grpc = await grpc.listen()
+      this.#addresses.grpc = await grpc.listen()
     }
 
     if (config.ui.enabled) {
@@ -177,30 +182,35 @@ export class Runtime {
       // dependencies are never evaluated.
       const [{ UiServer }, admin] = await Promise.all([import('./ui/server.ts'), import('./admin-backend.ts')])
       const ui = await this.#lifecycle.start('ui', () => UiServer.create({
-        host: config.ui.host, port: config.ui.port, log: log.child({ part: 'ui' }), broker: this.broker, version: VERSION,
+        host: config.ui.host, port: config.ui.port, log: log.child({ part: 'ui' }), broker: this.#broker, version: VERSION,
         dataDir,
-        backend: this.#adminBackend(admin),
+        backend: adminBackendOf(admin, {
+          version: VERSION, startedAt: this.#startedAt, configFile: this.#opts.configFile, overrides: this.#opts.overrides, catalog: componentCatalog,
+          config: () => this.#config, phase: () => this.#phase, reload: (why) => this.reloadFromFile(why),
+          subscribe: (fn) => { this.#statusListeners.add(fn); return () => { this.#statusListeners.delete(fn) } },
+          broker: this.#broker, cloud: () => this.#cloud, supervisor: () => this.#supervisor, bindings: () => this.#bindings, stateStores: () => this.#stateStores,
+        }),
         // MQTT over WebSocket needs an admin session unless the broker has users of its own to check.
         requireSessionForMqtt: config.mqtt.users.length === 0,
         tls: config.ui.tls,
         session: config.ui.session,
       }))
-      this.addresses.ui = await ui.listen()
+      this.#addresses.ui = await ui.listen()
     }
     if (config.metrics.enabled) {
-      const ms = await this.#lifecycle.start('metrics', async () => new MetricsServer({ host: config.metrics.host, port: config.metrics.port, metrics: this.metrics }))
-      this.addresses.metrics = await ms.listen()
+      const ms = await this.#lifecycle.start('metrics', async () => new MetricsServer({ host: config.metrics.host, port: config.metrics.port, metrics: this.#metrics }))
+      this.#addresses.metrics = await ms.listen()
     }
     // Device bindings publish on the bus and call apps; each type's driver loads only when a component uses it.
     this.#bindings = await this.#lifecycle.start('bindings', () => BindingHost.create({
-      registry: componentCatalog, bus: this.broker, log: log.child({ part: 'bindings' }), deliverToApp: this.#bindingApps.deliver,
+      registry: componentCatalog, bus: this.#broker, log: log.child({ part: 'bindings' }), deliverToApp: this.#bindingApps.deliver,
     }, bindingComponents(config)))
-    registerBindingMetrics(this.metrics, () => this.#bindings)
+    registerBindingMetrics(this.#metrics, () => this.#bindings)
     // Subscriptions before the apps (their sessions queue from now on); stopped after the apps, before the broker.
-    this.#lifecycle.add('subscriptions', async () => { await this.subscriptions?.close() })
-    this.subscriptions = await this.#openSubscriptions(config)
+    this.#lifecycle.add('subscriptions', async () => { await this.#subscriptions?.close() })
+    this.#subscriptions = await this.#openSubscriptions(config)
     // Apps last: they expect the API (and the broker) to answer as soon as they start.
-    this.supervisor = await this.#lifecycle.start('apps', async () => new Supervisor({
+    this.#supervisor = await this.#lifecycle.start('apps', async () => new Supervisor({
       apps: config.apps,
       env: this.#appEnv(),
       appEnv: (app): Record<string, string> => {
@@ -209,19 +219,19 @@ export class Runtime {
       },
       log: log.child({ part: 'apps' }),
       dataDir,
-      metrics: this.metrics,
+      metrics: this.#metrics,
     }))
-    this.supervisor.on('up', (app) => { this.subscriptions.appStarted(app) })
-    this.supervisor.on('down', (app) => { this.subscriptions.appStopped(app) })
+    this.#supervisor.on('up', (app) => { this.#subscriptions.appStarted(app) })
+    this.#supervisor.on('down', (app) => { this.#subscriptions.appStopped(app) })
     // Dapr's app-health semantics: while an app fails its probes it gets no deliveries, then the backlog.
-    this.supervisor.on('unhealthy', (app) => { this.subscriptions.appStopped(app); this.#bindingApps.pause(app.id) })
-    this.supervisor.on('healthy', (app) => { this.subscriptions.appStarted(app); this.#bindingApps.resume(app.id) })
-    this.supervisor.on('state', (st: { id?: string }) => { if (st?.id !== undefined) this.#emitStatus(`apps.${st.id}`, st as unknown as PartStatus) })
-    this.supervisor.start()
+    this.#supervisor.on('unhealthy', (app) => { this.#subscriptions.appStopped(app); this.#bindingApps.pause(app.id) })
+    this.#supervisor.on('healthy', (app) => { this.#subscriptions.appStarted(app); this.#bindingApps.resume(app.id) })
+    this.#supervisor.on('state', (st: { id?: string }) => { if (st?.id !== undefined) this.#emitStatus(`apps.${st.id}`, st as unknown as PartStatus) })
+    this.#supervisor.start()
     this.#jobs.start()
-    this.cloud?.statusStream.on((st) => { this.#emitStatus('cloud', st) })
+    this.#cloud?.statusStream.on((st) => { this.#emitStatus('cloud', st) })
     this.#phase = 'running'
-    log.info({ id: config.id, version: VERSION, dataDir, ...flatAddresses(this.addresses), ms: Date.now() - started }, 'mecha is running')
+    log.info({ id: config.id, version: VERSION, dataDir, ...flatAddresses(this.#addresses), ms: Date.now() - started }, 'mecha is running')
     // systemd (Type=notify): ready now, then watchdog pings while the runtime serves.
     this.#watchdog = await SystemdNotifier.create({ log: log.child({ part: 'systemd' }), healthy: () => this.#phase === 'running' })
     await this.#watchdog.ready('serving')
@@ -234,7 +244,7 @@ export class Runtime {
     this.#lifecycle.add('state', async () => {
       for (const store of this.#plainStores.values()) await store.close()
       this.#plainStores.clear()
-      this.stateStores.clear()
+      this.#stateStores.clear()
     })
     await this.#applyStateStores(this.#config)
   }
@@ -243,7 +253,7 @@ export class Runtime {
   async #applyStateStores (config: MechaConfig): Promise<void> {
     const docs = new Map<string, Record<string, string>>([['statestore', {}]])
     for (const c of config.components) if (c.spec.type === 'state.level') docs.set(c.metadata.name, componentMetadata(c))
-    const root = this.store.namespace('state')
+    const root = this.#store.namespace('state')
     for (const [name, store] of this.#plainStores) {
       const wanted = docs.get(name)
       if (wanted !== undefined && wanted.keyPrefix === this.#storePrefixes.get(name)) continue
@@ -257,7 +267,7 @@ export class Runtime {
         namespace: root.namespace(name),
         name,
         keyPrefix: metadata.keyPrefix,
-        logger: this.log.child({ part: 'state', store: name }),
+        logger: this.#log.child({ part: 'state', store: name }),
       })
       this.#plainStores.set(name, store)
       this.#storePrefixes.set(name, metadata.keyPrefix)
@@ -270,14 +280,14 @@ export class Runtime {
 
   /** What the API sees: the plain stores, with the one the cloud syncs replaced by its shadowing wrapper. */
   #publishStores (): void {
-    this.stateStores.clear()
-    for (const [name, store] of this.#plainStores) this.stateStores.set(name, this.#shadow?.name === name ? this.#shadow.store : store)
+    this.#stateStores.clear()
+    for (const [name, store] of this.#plainStores) this.#stateStores.set(name, this.#shadow?.name === name ? this.#shadow.store : store)
   }
 
   async #startCloud (): Promise<void> {
     await this.#openCloud(this.#config)
     this.#lifecycle.add('cloud', async () => { await this.#closeCloud() })
-    registerCloudMetrics(this.metrics, () => this.cloud)
+    registerCloudMetrics(this.#metrics, () => this.#cloud)
   }
 
   async #openCloud (config: MechaConfig): Promise<void> {
@@ -295,14 +305,14 @@ export class Runtime {
     this.#publishStores()
     // Loaded only when a cloud link is configured: a gateway without one never evaluates the bridge.
     const { CloudBridge } = await import('../cloud-bridge/index.ts')
-    this.cloud = await CloudBridge.create({
-      config: cloud, nodeId: config.id, store: this.store, bus: this.broker, log: this.log.child({ part: 'cloud' }), stateAccess,
+    this.#cloud = await CloudBridge.create({
+      config: cloud, nodeId: config.id, store: this.#store, bus: this.#broker, log: this.#log.child({ part: 'cloud' }), stateAccess,
     })
   }
 
   async #closeCloud (): Promise<void> {
-    const bridge = this.cloud
-    this.cloud = undefined
+    const bridge = this.#cloud
+    this.#cloud = undefined
     await bridge?.close()
   }
 
@@ -315,7 +325,7 @@ export class Runtime {
   async #reloadCloud (next: MechaConfig): Promise<void> {
     let release!: () => void
     const held = new Promise<void>((resolve) => { release = resolve })
-    const off = this.broker.intercept(() => held)
+    const off = this.#broker.intercept(() => held)
     try {
       await this.#closeCloud()
       await this.#openCloud(next)
@@ -327,9 +337,9 @@ export class Runtime {
 
   #openSubscriptions (config: MechaConfig): Promise<SubscriptionManager> {
     return SubscriptionManager.create({
-      connect: () => this.broker.connectInternal(), bus: this.broker, config, log: this.log.child({ part: 'pubsub' }), pubsubMetrics: this.pubsubMetrics, channels: this.#channels,
+      connect: () => this.#broker.connectInternal(), bus: this.#broker, config, log: this.#log.child({ part: 'pubsub' }), pubsubMetrics: this.#pubsubMetrics, channels: this.#channels,
       // Which subscription sessions exist, so ones no app wants any more are ended after a restart too.
-      registry: this.store.namespace('pubsub'),
+      registry: this.#store.namespace('pubsub'),
     })
   }
 
@@ -339,10 +349,10 @@ export class Runtime {
    * and is delivered after; the sessions no app wants any more are ended by the new manager.
    */
   async #reloadSubscriptions (next: MechaConfig): Promise<void> {
-    const prev = this.subscriptions
+    const prev = this.#subscriptions
     await prev.close()
-    this.subscriptions = await this.#openSubscriptions(next)
-    for (const a of this.supervisor?.status() ?? []) if (a.state.type === 'running') this.subscriptions.appStarted(a.id)
+    this.#subscriptions = await this.#openSubscriptions(next)
+    for (const a of this.#supervisor?.status() ?? []) if (a.state.type === 'running') this.#subscriptions.appStarted(a.id)
   }
 
   /**
@@ -372,22 +382,22 @@ export class Runtime {
         done.push(part)
       }
     } catch (err) {
-      this.log.error({ err, part: diff.parts[done.length], changes: diff.changes }, 'reload failed: rolling back')
+      this.#log.error({ err, part: diff.parts[done.length], changes: diff.changes }, 'reload failed: rolling back')
       for (const part of [...done, diff.parts[done.length]].reverse()) {
-        try { await this.#applyPart(part, prev, applied) } catch (e) { this.log.error({ err: e, part }, 'rollback of a part failed') }
+        try { await this.#applyPart(part, prev, applied) } catch (e) { this.#log.error({ err: e, part }, 'rollback of a part failed') }
       }
       throw new MechaError('MECHA_ERR_RELOAD_FAILED', `reload failed in ${diff.parts[done.length]}: ${(err as Error).message}; the previous config stays in force`, { cause: err })
     }
     this.#config = applied
     const ms = Date.now() - started
-    this.log.info({ changes: diff.changes, restartRequired: diff.restartRequired, ms }, diff.changes.length === 0 ? 'reload: nothing changed' : 'reloaded')
+    this.#log.info({ changes: diff.changes, restartRequired: diff.restartRequired, ms }, diff.changes.length === 0 ? 'reload: nothing changed' : 'reloaded')
     return { changes: diff.changes, restartRequired: diff.restartRequired, parts: diff.parts, ms }
   }
 
   async #applyPart (part: HotPart, next: MechaConfig, prev: MechaConfig): Promise<void> {
     switch (part) {
-      case 'log': this.log.level = next.log.level; return
-      case 'mqtt': this.broker.reconfigure(next.mqtt); return
+      case 'log': this.#log.level = next.log.level; return
+      case 'mqtt': this.#broker.reconfigure(next.mqtt); return
       case 'api': this.#api?.setToken(next.api.token); this.#grpc?.setToken(next.api.token); return
       case 'state': await this.#applyStateStores(next); return
       case 'cloud': await this.#reloadCloud(next); return
@@ -396,7 +406,7 @@ export class Runtime {
       case 'apps':
         // An app added by the reload gets its own API token, as those present at start did.
         for (const app of next.apps) if (app.command !== undefined && ![...this.#appTokens.values()].includes(app.id)) this.#appTokens.set(randomBytes(24).toString('base64url'), app.id)
-        await this.supervisor.reconfigure(next.apps)
+        await this.#supervisor.reconfigure(next.apps)
         return
     }
   }
@@ -408,10 +418,10 @@ export class Runtime {
   async reloadFromFile (why: string): Promise<ReloadOutcome> {
     const read = await readConfigFile(this.#opts.configFile, this.#opts.overrides, componentCatalog)
     if (!read.ok) {
-      this.log.error({ why, problems: read.problems }, 'reload refused: the config has problems; the running config stays')
+      this.#log.error({ why, problems: read.problems }, 'reload refused: the config has problems; the running config stays')
       return { ok: false, problems: read.problems }
     }
-    for (const w of read.warnings) this.log.warn(w)
+    for (const w of read.warnings) this.#log.warn(w)
     try {
       return { ok: true, result: await this.reconfigure(read.config) }
     } catch (err) {
@@ -424,63 +434,17 @@ export class Runtime {
     for (const fn of this.#statusListeners) { try { fn(e) } catch {} }
   }
 
-  #adminBackend ({ createAdminBackend, partsOf, componentsOf }: typeof import('./admin-backend.ts')): ReturnType<typeof createAdminBackend> {
-    return createAdminBackend({
-      id: () => this.#config.id,
-      version: VERSION,
-      startedAt: this.#startedAt,
-      config: () => this.#config,
-      configFile: this.#opts.configFile,
-      validate: async (raw) => {
-        try {
-          await parseConfig(raw, { env: process.env, overrides: this.#opts.overrides, components: componentCatalog })
-          return []
-        } catch (err) {
-          if (isMechaError(err, 'MECHA_ERR_CONFIG_INVALID')) return err.details as ConfigProblem[]
-          throw err
-        }
-      },
-      reload: (why) => this.reloadFromFile(why),
-      parts: () => partsOf({ phase: this.#phase, broker: this.broker, cloud: this.cloud, apps: this.supervisor?.status() ?? [], bindings: this.#bindings?.status() ?? [] }),
-      subscribe: (fn) => { this.#statusListeners.add(fn); return () => { this.#statusListeners.delete(fn) } },
-      supervisor: () => this.supervisor,
-      broker: this.broker,
-      components: () => componentsOf(this.#config, this.#bindings?.status() ?? []),
-      stateStores: () => this.stateStores,
-      bindings: () => this.#bindings?.status() ?? [],
-      invokeBinding: async (name, op, data, md) => {
-        if (this.#bindings === undefined) throw new MechaError('ERR_BINDING_NOT_FOUND', `couldn't find output binding ${name}`)
-        return await this.#bindings.invoke(name, op, data, md)
-      },
-      cloudActions: {
-        test: async (section) => { const { testCloudConnection } = await import('./root/cloud-test.ts'); return await testCloudConnection(section, this.#config.id) },
-        dropQueued: async () => {
-          if (this.cloud === undefined) throw new MechaError('ERR_NOT_FOUND', 'no cloud link is configured')
-          return await this.cloud.dropQueued()
-        },
-      },
-      cloud: async () => {
-        if (this.cloud === undefined) return { configured: false, status: { type: 'not-configured' } }
-        const snap = this.cloud.snapshot()
-        const l = snap.ledger
-        const dropped = Object.values(l.dropped).reduce((a: number, n) => a + Number(n), 0)
-        const oldest = l.queued > 0 ? await this.cloud.oldestQueuedAt() : undefined
-        return { configured: true, status: snap.status, outbox: { queued: l.queued, bytes: l.queuedBytes, maxBytes: this.#config.cloud?.outbox.maxBytes ?? 0, accepted: l.accepted, delivered: l.delivered, dropped, ...(oldest === undefined ? {} : { oldestQueuedAt: new Date(oldest).toISOString() }) } }
-      },
-    })
-  }
-
   /** What an app needs to find us, named as Dapr SDKs and MQTT apps expect. */
   #appEnv (): Record<string, string> {
-    const api = this.addresses.api!
+    const api = this.#addresses.api!
     const env: Record<string, string> = {
       DAPR_HTTP_PORT: String(api.port),
       DAPR_HTTP_ENDPOINT: `http://127.0.0.1:${api.port}`,
-      MECHA_MQTT_URL: `mqtt://127.0.0.1:${this.addresses.mqtt!.port}`,
+      MECHA_MQTT_URL: `mqtt://127.0.0.1:${this.#addresses.mqtt!.port}`,
     }
-    if (this.addresses.grpc !== undefined) {
-      env.DAPR_GRPC_PORT = String(this.addresses.grpc.port)
-      env.DAPR_GRPC_ENDPOINT = `http://127.0.0.1:${this.addresses.grpc.port}`
+    if (this.#addresses.grpc !== undefined) {
+      env.DAPR_GRPC_PORT = String(this.#addresses.grpc.port)
+      env.DAPR_GRPC_ENDPOINT = `http://127.0.0.1:${this.#addresses.grpc.port}`
     }
     return env
   }
@@ -502,13 +466,13 @@ export class Runtime {
   #makeServices (): Services {
     const rt = this
     return createServices({
-      stores: (name) => this.stateStores.get(name) as (StateStore & LockStore) | undefined,
-      storeNames: () => [...this.stateStores.keys()],
+      stores: (name) => this.#stateStores.get(name) as (StateStore & LockStore) | undefined,
+      storeNames: () => [...this.#stateStores.keys()],
       get maxValueBytes () { return rt.config.state.maxValueBytes },
-      bus: this.broker,
+      bus: this.#broker,
       pubsubNames: this.#pubsubNames,
       get maxPayloadBytes () { return rt.config.mqtt.maxPayloadBytes },
-      pubsubMetrics: this.pubsubMetrics,
+      pubsubMetrics: this.#pubsubMetrics,
       apps: () => this.config.apps,
       channels: this.#channels,
       metadata: () => this.#metadata(),
@@ -529,13 +493,13 @@ export class Runtime {
   }
 
   #shutdownRequested = (): void => {
-    this.log.info('shutdown requested through the API')
+    this.#log.info('shutdown requested through the API')
     this.stop().catch(() => {}).finally(() => this.#opts.onShutdownRequest?.())
   }
 
   #routes (s: Services): RoutePlugin[] {
-    const stores = (name: string): StateStore | undefined => this.stateStores.get(name)
-    const storeNames = (): string[] => [...this.stateStores.keys()]
+    const stores = (name: string): StateStore | undefined => this.#stateStores.get(name)
+    const storeNames = (): string[] => [...this.#stateStores.keys()]
     const appIdFor = (req: FastifyRequest): string => this.#appIdFor(req)
     const rt = this
     return [
@@ -543,7 +507,7 @@ export class Runtime {
       (app) => lockRoutes(app, { stores, storeNames, appIdFor, lockService: s.lock }),
       (app) => jobRoutes(app, { jobs: this.#jobs!, appIdFor }),
       (app) => bindingRoutes(app, { invoke: this.#invokeBinding }),
-      (app) => publishRoutes(app, { bus: this.broker, pubsubNames: this.#pubsubNames, appIdFor, get maxPayloadBytes () { return rt.config.mqtt.maxPayloadBytes }, metrics: this.pubsubMetrics, publishService: s.publish }),
+      (app) => publishRoutes(app, { bus: this.#broker, pubsubNames: this.#pubsubNames, appIdFor, get maxPayloadBytes () { return rt.config.mqtt.maxPayloadBytes }, metrics: this.#pubsubMetrics, publishService: s.publish }),
       (app) => invokeRoutes(app, { apps: () => this.config.apps, callerIdFor: appIdFor, runtimeId: this.config.id, invokeService: s.invoke }),
       (app) => healthRoutes(app, { phase: () => this.#phase, componentsReady: () => this.#phase === 'running' }),
       (app) => metadataRoutes(app, { metadata: () => this.#metadata(), setExtended: (k, v) => { this.#extended.set(k, v) }, metadataService: s.metadata }),
@@ -552,7 +516,7 @@ export class Runtime {
   }
 
   async #metadata (): Promise<MetadataBody> {
-    const b = this.broker.stats()
+    const b = this.#broker.stats()
     const bindings = new Map((this.#bindings?.status() ?? []).map((i) => [i.name, i]))
     const extended: Record<string, string> = {
       'mecha.version': VERSION,
@@ -562,11 +526,12 @@ export class Runtime {
       'mqtt.messagesIn': String(b.messagesIn),
       'mqtt.messagesOut': String(b.messagesOut),
       'mqtt.rejected': String(b.rejected),
-      'mqtt.address': this.addresses.mqtt === undefined ? '' : `${this.addresses.mqtt.host}:${this.addresses.mqtt.port}`,
-      'store.bytes': String(await this.store.approximateSize()),
-      ...cloudExtended(this.cloud),
-      ...Object.fromEntries(this.supervisor?.status().map((a) => [`app.${a.id}`, `${a.state.type}, ${a.restarts} restarts`]) ?? []),
+      'mqtt.address': this.#addresses.mqtt === undefined ? '' : `${this.#addresses.mqtt.host}:${this.#addresses.mqtt.port}`,
+      'store.bytes': String(await this.#store.approximateSize()),
+      ...cloudExtended(this.#cloud),
+      ...Object.fromEntries(this.#supervisor?.status().map((a) => [`app.${a.id}`, `${a.state.type}, ${a.restarts} restarts`]) ?? []),
       ...bindingExtended(bindings.values()),
+      ...subscriptionExtended(this.#config.apps.map((a) => a.id), this.#subscriptions),
       ...Object.fromEntries(this.#extended),
     }
     return {
@@ -581,7 +546,7 @@ export class Runtime {
       ],
       httpEndpoints: [],
       // Declarative and programmatic alike, as Dapr lists them; the app each one delivers to is in `metadata`.
-      subscriptions: this.subscriptions.list().map(({ appId, ...s }) => ({ ...s, metadata: { ...s.metadata, 'mecha.appId': appId } })),
+      subscriptions: this.#subscriptions.list().map(({ appId, ...s }) => ({ ...s, metadata: { ...s.metadata, 'mecha.appId': appId } })),
       appConnectionProperties: {},
       extended,
     }

@@ -311,6 +311,12 @@ export class AppProcess {
     await this.#restartNow(reason)
   }
 
+  /** Counts a restart that others carry out as a stop and a later start (an app it depends on restarted). */
+  countRestart (reason: RestartReason): void {
+    this.#restarts++
+    this.#o.hooks.onRestart(reason)
+  }
+
   /** Idempotent. SIGTERM to the app's whole process tree, SIGKILL after the grace period. */
   async stop (): Promise<void> {
     this.#intent++

@@ -43,6 +43,10 @@ export interface ReconfigureResult { added: string[]; removed: string[]; changed
 
 interface Entry { proc: AppProcess; stream: StatusStream<AppStatus>; logs: AppLog }
 
+/** States of a dependent that an explicit restart of its dependency restarts too: it runs or is on its way to. An
+ *  `external` app (not ours to spawn) is only watched, and does not wait for dependencies. */
+const RESTARTED_WITH_DEPENDENCY = new Set<AppStatus['state']['type']>(['waiting', 'starting', 'running', 'backoff'])
+
 /**
  * Lifecycle for the business apps beside the runtime: each app in `apps:` is started in `dependsOn` order with
  * the Dapr environment an SDK expects (so `new DaprClient()` finds us), restarted per its policy with backoff,
@@ -158,14 +162,42 @@ export class Supervisor extends EventEmitter {
     return true
   }
 
-  /** Stops one app and starts it again at once, without backoff (also out of a crash loop). */
+  /**
+   * Stops one app and starts it again at once, without backoff (also out of a crash loop). As systemd does for
+   * a unit with `Requires=` and `After=` on it, the apps that depend on it (directly or not) and are meant to
+   * run are restarted with it: they stop first (dependents before their dependencies), and each starts again
+   * once what it depends on is back up. A dependent stopped by hand, failed or held in a crash loop stays so.
+   * (Only an explicit restart carries over: an app that crashes and is restarted by its policy leaves its
+   * dependents running, as `Requires=` does.)
+   */
   async restart (id: string): Promise<boolean> {
     const entry = this.#apps.get(id)
     if (entry === undefined || this.#closed) return false
+    const dependents = this.#dependentsOf(id).filter((a) => RESTARTED_WITH_DEPENDENCY.has(this.#apps.get(a.id)!.proc.status().state.type))
+    const waiting = new Set(dependents.filter((a) => this.#apps.get(a.id)!.proc.status().state.type === 'waiting').map((a) => a.id))
+    await this.#stopInOrder(dependents)
     this.#pending.delete(id)
     this.#metrics?.crashLoop.set({ app: id }, 0)
     await entry.proc.restart('requested')
+    for (const a of dependents) {
+      // One still waiting for its dependencies had not started: it just keeps waiting, not a restart.
+      if (!waiting.has(a.id)) this.#apps.get(a.id)!.proc.countRestart('dependency')
+      this.#pending.add(a.id)
+    }
+    this.#schedule()
     return true
+  }
+
+  /** The apps whose `dependsOn` reaches `id`, in config order. */
+  #dependentsOf (id: string): AppConfig[] {
+    const found = new Set<string>([id])
+    for (let grew = true; grew;) {
+      grew = false
+      for (const a of this.#configs) {
+        if (!found.has(a.id) && a.dependsOn.some((d) => found.has(d))) { found.add(a.id); grew = true }
+      }
+    }
+    return this.#configs.filter((a) => a.id !== id && found.has(a.id))
   }
 
   get (id: string): AppConfig | undefined { return this.#apps.get(id)?.proc.app }

@@ -29,8 +29,8 @@ export interface AppStatus {
   appPort?: number
 }
 
-/** Why an app was restarted (the metric's label). */
-export type RestartReason = 'exit' | 'health' | 'requested' | 'config'
+/** Why an app was restarted (the metric's label); `dependency`: an app it `dependsOn` was restarted on request. */
+export type RestartReason = 'exit' | 'health' | 'requested' | 'config' | 'dependency'
 
 export interface SupervisorEvents {
   /** The app answers on its port (or, without one, has been spawned; with health probes, passed the first one). */

@@ -18,6 +18,8 @@ import { clientPrefix } from '../../edge/broker/persistence/keys.ts'
 import { startRuntime, testConfig } from '../helpers/runtime.ts'
 import { closeAll, collect, connect, onceOn } from '../helpers/mqtt.ts'
 import { cleanupTmp, tmpDir } from '../helpers/tmp.ts'
+import { metricValue } from '../helpers/prometheus.ts'
+import { metricsText } from '../helpers/runtime-view.ts'
 
 test.after(cleanupTmp)
 
@@ -75,9 +77,9 @@ async function countKeys (store: Store, child: string, clientId: string): Promis
   return n
 }
 
-async function expiredTotal (m: Metrics): Promise<number> {
-  const match = /^mecha_mqtt_sessions_expired_total (\d+)/m.exec(await m.text())
-  return match === null ? 0 : Number(match[1])
+/** From the broker's registry, or (for the runtime) its `/metrics` listener: anything with the exposition text. */
+async function expiredTotal (m: { text(): Promise<string> }): Promise<number> {
+  return metricValue(await m.text(), 'mecha_mqtt_sessions_expired_total') ?? 0
 }
 
 /** A persistent subscriber that subscribes, leaves, and has `count` QoS 1 messages queued while it is away. */
@@ -214,7 +216,7 @@ test('session expiry - 0 never expires; the runtime applies mqtt.sessionExpirySe
   const sub = await connect(url, { clientId: 'meter-7', clean: false })
   await sub.subscribeAsync('meter/#', { qos: 1 })
   await sub.endAsync()
-  await until('the expiry', async () => await expiredTotal(rt.metrics) === 1, 6000)
+  await until('the expiry', async () => await expiredTotal({ text: () => metricsText(rt) }) === 1, 6000)
   const { client, sessionPresent } = await connectWithAck(url, 'meter-7')
   assert.is(sessionPresent, false)
   await closeAll(client)

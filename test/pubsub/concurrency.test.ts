@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net'
 import type { Runtime } from '../../edge/runtime.ts'
 import { startRuntime } from '../helpers/runtime.ts'
 import { cleanupTmp, tmpDir } from '../helpers/tmp.ts'
+import { deliveryOutcomes, eventually, subscriptionState, subscriptionsReady } from '../helpers/runtime-view.ts'
 import { freePort, waitUntil } from './test-app.ts'
 
 /** Fast retries: a reset request comes back within a second. */
@@ -77,12 +78,17 @@ async function publish (rt: Runtime, topic: string, from: number, to: number): P
   }
 }
 
+/** The index of the event published while the app is away in redeliveredAfterReconnect. */
+const MARKER = 1_000_000
+
 /**
  * Waits until the app has had nothing open and nothing new for `ms` (answers processed, retries of reset
- * requests done), then pauses the app's sessions and resumes them: anything left unacknowledged would be
- * delivered again.
+ * requests done), then the app really goes away and comes back: the event published meanwhile finds it
+ * refusing connections, so the runtime pauses its sessions (the broker keeps whatever is unacknowledged) and
+ * polls the app until it answers again, then resumes them. Anything left unacknowledged would be delivered
+ * again; returns how many events other than that one arrived after the app came back.
  */
-async function redeliveredAfterReconnect (rt: Runtime, app: SlowApp, appId: string, ms = 300): Promise<number> {
+async function redeliveredAfterReconnect (rt: Runtime, app: SlowApp, appId: string, topic: string, ms = 300): Promise<number> {
   let seen = -1
   let since = Date.now()
   await waitUntil(() => {
@@ -90,12 +96,14 @@ async function redeliveredAfterReconnect (rt: Runtime, app: SlowApp, appId: stri
     return Date.now() - since >= ms
   }, 10_000, 'the app to be quiet')
   const before = app.got.length
-  rt.subscriptions.appStopped(appId)
-  await waitUntil(() => !rt.subscriptions.appReady(appId), 5000, 'the pause')
-  rt.subscriptions.appStarted(appId)
-  await waitUntil(() => rt.subscriptions.appReady(appId), 5000, 'the resume')
+  await app.close()
+  await publish(rt, topic, MARKER, MARKER + 1)
+  await eventually(async () => await subscriptionState(rt, appId) === 'discovering', 10_000, 'the pause')
+  await app.listen(app.port)
+  await eventually(() => subscriptionsReady(rt, appId), 10_000, 'the resume')
+  await waitUntil(() => app.got.includes(MARKER), 10_000, 'the event published while the app was away')
   await new Promise((resolve) => setTimeout(resolve, 500))
-  return app.got.length - before
+  return app.got.slice(before).filter((i) => i !== MARKER).length
 }
 
 const sub = (name: string, topic: string): object =>
@@ -107,7 +115,7 @@ test('pubsub concurrency - concurrency "4" (programmatic): a slow app sees 4 eve
   app.subscribe = [{ pubsubname: 'pubsub', topic: 'jobs', route: '/work', metadata: { concurrency: '4' } }]
   const rt = await startRuntime({ id: 'gw-conc', apps: [{ id: 'worker', appPort: app.port }] })
   try {
-    await waitUntil(() => rt.subscriptions.appReady('worker'), 10_000, 'the app')
+    await eventually(() => subscriptionsReady(rt, 'worker'), 10_000, 'the app')
     const t0 = Date.now()
     await publish(rt, 'jobs', 0, 24)
     await waitUntil(() => app.got.length >= 24, 15_000, 'all 24 events')
@@ -116,8 +124,8 @@ test('pubsub concurrency - concurrency "4" (programmatic): a slow app sees 4 eve
     assert.equal([...app.got].sort((a, b) => a - b), [...Array(24).keys()], 'each event once')
     // 24 events of 150 ms, 4 at a time: about 6 rounds (serially it would take 3.6 s).
     assert.ok(ms < 3000, `took ${ms} ms`)
-    await waitUntil(() => rt.subscriptions.metrics.of('worker', 'pubsub/jobs').success === 24, 5000, 'the last answers')
-    assert.is(await redeliveredAfterReconnect(rt, app, 'worker'), 0, 'nothing was left unacknowledged')
+    await eventually(async () => (await deliveryOutcomes(rt, 'worker', 'pubsub/jobs')).success === 24, 5000, 'the last answers')
+    assert.is(await redeliveredAfterReconnect(rt, app, 'worker', 'jobs'), 0, 'nothing was left unacknowledged')
   } finally {
     await rt.stop()
     await app.close()
@@ -134,7 +142,7 @@ test('pubsub concurrency - the app stops midway and comes back: every event arri
   const got: number[] = []
   let max = 0
   try {
-    await waitUntil(() => rt.subscriptions.appReady('worker'), 10_000, 'the app')
+    await eventually(() => subscriptionsReady(rt, 'worker'), 10_000, 'the app')
     const publishing = publish(rt, 'jobs', 0, 40)
     await waitUntil(() => app.got.length >= 10, 10_000, 'the first 10')
     // Gone with requests in flight: they are reset (retried) or refused (paused); none is acknowledged.
@@ -145,13 +153,12 @@ test('pubsub concurrency - the app stops midway and comes back: every event arri
     app = new SlowApp()
     app.delayMs = 100
     await app.listen(port)
-    rt.subscriptions.appStarted('worker')
     await waitUntil(() => new Set([...got, ...app.got]).size === 40, 20_000, 'all 40 events')
     got.push(...app.got); max = Math.max(max, app.maxInFlight)
     assert.equal([...new Set(got)].sort((a, b) => a - b), [...Array(40).keys()])
     assert.ok(max <= 4, `max in flight ${max}`)
     assert.is(max, 4)
-    assert.is(await redeliveredAfterReconnect(rt, app, 'worker'), 0, 'nothing was left unacknowledged')
+    assert.is(await redeliveredAfterReconnect(rt, app, 'worker', 'jobs'), 0, 'nothing was left unacknowledged')
   } finally {
     await rt.stop()
     await app.close()
@@ -167,7 +174,7 @@ test('pubsub concurrency - the runtime stops with 4 events in flight and restart
   const config = { id: 'gw-conc', dataDir, apps: [{ id: 'worker', appPort: app.port }], subscriptions: [sub('jobs', 'jobs')] }
   let rt = await startRuntime(config)
   try {
-    await waitUntil(() => rt.subscriptions.appReady('worker'), 10_000, 'the app')
+    await eventually(() => subscriptionsReady(rt, 'worker'), 10_000, 'the app')
     await publish(rt, 'jobs', 0, 30)
     await waitUntil(() => app.got.length >= 8, 10_000, 'the first 8')
     await rt.stop()
@@ -176,7 +183,7 @@ test('pubsub concurrency - the runtime stops with 4 events in flight and restart
     rt = await startRuntime(config)
     await waitUntil(() => app.complete(30), 20_000, 'all 30 events')
     assert.equal([...new Set(app.got)].sort((a, b) => a - b), [...Array(30).keys()])
-    assert.is(await redeliveredAfterReconnect(rt, app, 'worker'), 0, 'nothing was left unacknowledged')
+    assert.is(await redeliveredAfterReconnect(rt, app, 'worker', 'jobs'), 0, 'nothing was left unacknowledged')
   } finally {
     await rt.stop()
     await app.close()

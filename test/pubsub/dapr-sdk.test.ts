@@ -6,6 +6,7 @@ import type { Runtime } from '../../edge/runtime.ts'
 import { startRuntime } from '../helpers/runtime.ts'
 import { closeAll, collect, connect } from '../helpers/mqtt.ts'
 import { cleanupTmp } from '../helpers/tmp.ts'
+import { eventually, subscriptionsOf, subscriptionsReady } from '../helpers/runtime-view.ts'
 import { freePort, waitUntil } from './test-app.ts'
 import { daprClient, daprServer, expressOf } from './dapr-app.ts'
 
@@ -40,7 +41,7 @@ test.before(async (ctx) => {
   ctx.client = daprClient(daprPort)
   await ctx.client.start()
   ctx.mqtt = await connect(`mqtt://127.0.0.1:${ctx.rt.addresses.mqtt!.port}`, { clientId: 'sdk-mqtt' })
-  await waitUntil(() => ctx.rt.subscriptions.appReady('sdk-app') && ctx.rt.subscriptions.list().length === 4, 10_000, 'programmatic subscriptions')
+  await eventually(async () => await subscriptionsReady(ctx.rt, 'sdk-app') && (await subscriptionsOf(ctx.rt)).length === 4, 10_000, 'programmatic subscriptions')
 })
 test.after(async (ctx) => {
   await closeAll(ctx.mqtt)
@@ -52,8 +53,8 @@ test.after(async (ctx) => {
 
 const of = (got: Got[], route: string): any[] => got.filter((g) => g.route === route).map((g) => g.data)
 
-test('pubsub dapr-sdk - programmatic subscriptions come from GET /dapr/subscribe; declarative ones from the config', ({ rt }) => {
-  const list = rt.subscriptions.list().map((s) => `${s.type}:${s.topic}`).sort()
+test('pubsub dapr-sdk - programmatic subscriptions come from GET /dapr/subscribe; declarative ones from the config', async ({ rt }) => {
+  const list = (await subscriptionsOf(rt)).map((s) => `${s.type}:${s.topic}`).sort()
   assert.equal(list, ['DECLARATIVE:orders', 'PROGRAMMATIC:bulk-sdk', 'PROGRAMMATIC:flaky-sdk', 'PROGRAMMATIC:sensors/#'])
 })
 

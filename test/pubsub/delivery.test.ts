@@ -5,7 +5,8 @@ import type { Runtime } from '../../edge/runtime.ts'
 import { startRuntime } from '../helpers/runtime.ts'
 import { closeAll, collect, connect } from '../helpers/mqtt.ts'
 import { cleanupTmp } from '../helpers/tmp.ts'
-import { TestApp, freePort, waitUntil } from './test-app.ts'
+import { deliveryOutcomes, eventually, subscriptionsOf, subscriptionsReady } from '../helpers/runtime-view.ts'
+import { TestApp, freePort } from './test-app.ts'
 
 /** Fast retries so the budget runs out in well under a second. */
 const FAST = { retryIntervalMs: '20', retryMaxIntervalMs: '80', maxRetries: '4' }
@@ -40,7 +41,7 @@ test.before(async (ctx) => {
   })
   ctx.base = `http://127.0.0.1:${ctx.rt.addresses.api!.port}`
   ctx.mqtt = await connect(`mqtt://127.0.0.1:${ctx.rt.addresses.mqtt!.port}`, { clientId: 'sensor-1' })
-  await waitUntil(() => ctx.rt.subscriptions.appReady('subscriber'), 10_000, 'the subscriber app to be found')
+  await eventually(() => subscriptionsReady(ctx.rt, 'subscriber'), 10_000, 'the subscriber app to be found')
 })
 test.after(async (ctx) => { await closeAll(ctx.mqtt); await ctx.rt.stop(); await ctx.app.close(); await cleanupTmp() })
 
@@ -87,7 +88,7 @@ test('pubsub delivery - fails 3 times, then succeeds: delivered exactly once as 
   assert.is(calls, 4)
   const ids = new Set(app.at('/flaky').map((r) => r.json.id))
   assert.is(ids.size, 1, 'the same event each time')
-  assert.equal(rt.pubsubMetrics.of('subscriber', 'flaky'), { success: 1, drop: 0, deadletter: 0, expired: 0, retries: 3 })
+  assert.equal(await deliveryOutcomes(rt, 'subscriber', 'flaky'), { success: 1, drop: 0, deadletter: 0, expired: 0, retries: 3 })
 })
 
 test('pubsub delivery - always failing: after the retry budget the event goes to the dead-letter topic, where another subscriber gets it', async ({ app, base, rt }) => {
@@ -104,7 +105,7 @@ test('pubsub delivery - always failing: after the retry budget the event goes to
   assert.is(dead.topic, 'dead/broken')
   const [m] = await seen
   assert.equal(JSON.parse(m.payload).data, { order: 7 })
-  assert.is(rt.pubsubMetrics.of('subscriber', 'broken').deadletter, 1)
+  assert.is((await deliveryOutcomes(rt, 'subscriber', 'broken')).deadletter, 1)
   await closeAll(watcher)
 })
 
@@ -128,7 +129,7 @@ test('pubsub delivery - DROP and 404 drop (counted, no retry); RETRY retries; em
   await app.waitFor(() => app.at('/statuses').length === 4)
   await new Promise((resolve) => setTimeout(resolve, 200))
   assert.equal(app.at('/statuses').map((r) => r.json.data.n), [1, 2, 3, 3])
-  assert.is(rt.pubsubMetrics.of('subscriber', 'statuses').drop, 2)
+  assert.is((await deliveryOutcomes(rt, 'subscriber', 'statuses')).drop, 2)
 })
 
 test('pubsub delivery - an event whose ttlInSeconds passed while it waited is not delivered', async ({ app, base, rt }) => {
@@ -139,7 +140,7 @@ test('pubsub delivery - an event whose ttlInSeconds passed while it waited is no
   await app.waitFor(() => app.at('/slow').length === 2, 8000)
   await new Promise((resolve) => setTimeout(resolve, 200))
   assert.equal(app.at('/slow').map((r) => r.json.data.n), [1, 3])
-  assert.is(rt.pubsubMetrics.of('subscriber', 'slow').expired, 1)
+  assert.is((await deliveryOutcomes(rt, 'subscriber', 'slow')).expired, 1)
 })
 
 test('pubsub delivery - a hung, a garbage-answering and a vanished app never hold up other subscriptions', async ({ app, base }) => {
@@ -182,8 +183,8 @@ test('pubsub delivery - bulk subscribe: batches of at most maxMessagesCount with
   assert.is(delivered().filter((n) => n === 5).length, 2)
 })
 
-test('pubsub delivery - /v1.0/metadata-style listing names every subscription per app', async ({ rt }) => {
-  const list = rt.subscriptions.list()
+test('pubsub delivery - /v1.0/metadata lists every subscription per app', async ({ rt }) => {
+  const list = await subscriptionsOf(rt)
   assert.ok(list.some((s) => s.appId === 'subscriber' && s.topic === 'sensors/#' && s.type === 'DECLARATIVE'))
   assert.ok(list.some((s) => s.appId === 'gone' && s.topic === 'ok'))
 })

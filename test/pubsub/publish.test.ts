@@ -144,29 +144,6 @@ test('pubsub publish - bulk: every entry published in order; a bad entry rejects
   assert.is(got.length, 0)
 })
 
-test('pubsub publish - bulk: a failing entry is reported in failedEntries (500), the others published', async ({ base, got, rt }) => {
-  const remove = rt.broker.intercept(async (msg) => { if (msg.payload.includes('"boom"')) throw new Error('refused by test') })
-  try {
-    const entries = [{ entryId: 'ok', event: 'fine' }, { entryId: 'bad', event: 'boom' }]
-    const res = await post(base, '/v1.0-alpha1/publish/bulk/pubsub/bulk/p', JSON.stringify(entries), 'application/json')
-    assert.is(res.status, 500)
-    const body = await res.json() as any
-    assert.is(body.errorCode, 'ERR_PUBSUB_PUBLISH_MESSAGE')
-    assert.equal(body.failedEntries.map((e: any) => e.entryId), ['bad'])
-    await settle()
-    assert.equal(got.map((m) => JSON.parse(m.payload.toString()).data), ['fine'])
-  } finally { remove() }
-})
-
-test('pubsub publish - an interceptor failure (e.g. a full outbox) is a 500 ERR_PUBSUB_PUBLISH_MESSAGE, nothing delivered', async ({ base, got, rt }) => {
-  const remove = rt.broker.intercept(async () => { throw new Error('outbox full') })
-  try {
-    const res = await post(base, '/v1.0/publish/pubsub/x', '{}', 'application/json')
-    assert.is(res.status, 500)
-    assert.is((await res.json() as any).errorCode, 'ERR_PUBSUB_PUBLISH_MESSAGE')
-  } finally { remove() }
-  await settle()
-  assert.is(got.length, 0)
-})
+// A publish the outbox refuses (a 500 with failedEntries, nothing delivered): publish-outbox-full.test.ts.
 
 test.run()

@@ -3,6 +3,7 @@ import * as assert from 'uvu/assert'
 import type { DaprServer } from '@dapr/dapr'
 import { startRuntime } from '../helpers/runtime.ts'
 import { cleanupTmp } from '../helpers/tmp.ts'
+import { eventually, subscriptionState, subscriptionsOf, subscriptionsReady } from '../helpers/runtime-view.ts'
 import { freePort, waitUntil } from './test-app.ts'
 import { daprClient, daprServer } from './dapr-app.ts'
 
@@ -21,7 +22,7 @@ test('pubsub restart - the subscriber app is stopped while 500 events are publis
   try {
     const first: number[] = []
     let server = await subscriber(appPort, daprPort, first)
-    await waitUntil(() => rt.subscriptions.appReady('reader') && rt.subscriptions.list().length === 1, 10_000, 'the subscription')
+    await eventually(async () => await subscriptionsReady(rt, 'reader') && (await subscriptionsOf(rt)).length === 1, 10_000, 'the subscription')
     for (let n = 0; n < 5; n++) await client.pubsub.publish('pubsub', 'readings', { n })
     await waitUntil(() => first.length === 5, 5000, 'the first 5')
     assert.equal(first, [0, 1, 2, 3, 4])
@@ -32,7 +33,7 @@ test('pubsub restart - the subscriber app is stopped while 500 events are publis
       const res = await client.pubsub.publish('pubsub', 'readings', { n })
       assert.equal(res, {}, `publish ${n}`)
     }
-    assert.is(rt.subscriptions.appReady('reader'), false)
+    assert.is(await subscriptionState(rt, 'reader'), 'discovering', 'the runtime found the app gone')
 
     const second: number[] = []
     server = await subscriber(appPort, daprPort, second)
