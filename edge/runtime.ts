@@ -221,11 +221,15 @@ export class Runtime {
       dataDir,
       metrics: this.#metrics,
     }))
-    this.#supervisor.on('up', (app) => { this.#subscriptions.appStarted(app) })
+    this.#supervisor.on('up', (app) => {
+      // Probes gone with a reload (the app restarted without them): nothing will report it healthy again.
+      if (app.health === undefined && app.healthPath === undefined) { this.#subscriptions.appHealthy(app); this.#bindingApps.resume(app.id) }
+      this.#subscriptions.appStarted(app)
+    })
     this.#supervisor.on('down', (app) => { this.#subscriptions.appStopped(app) })
-    // Dapr's app-health semantics: while an app fails its probes it gets no deliveries, then the backlog.
-    this.#supervisor.on('unhealthy', (app) => { this.#subscriptions.appStopped(app); this.#bindingApps.pause(app.id) })
-    this.#supervisor.on('healthy', (app) => { this.#subscriptions.appStarted(app); this.#bindingApps.resume(app.id) })
+    // Dapr's app-health semantics: while an app fails its probes it gets no deliveries (they queue), then the backlog.
+    this.#supervisor.on('unhealthy', (app) => { this.#subscriptions.appUnhealthy(app); this.#bindingApps.pause(app.id) })
+    this.#supervisor.on('healthy', (app) => { this.#subscriptions.appHealthy(app); this.#bindingApps.resume(app.id) })
     this.#supervisor.on('state', (st: { id?: string }) => { if (st?.id !== undefined) this.#emitStatus(`apps.${st.id}`, st as unknown as PartStatus) })
     this.#supervisor.start()
     this.#jobs.start()

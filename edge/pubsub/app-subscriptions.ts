@@ -50,7 +50,8 @@ export interface AppSubscriptionsDeps {
   pubsubNames: readonly string[]
 }
 
-export type AppState = 'discovering' | 'up' | 'closed'
+/** `unhealthy`: the app fails its health probes; its deliveries wait even though it may still answer. */
+export type AppState = 'discovering' | 'up' | 'unhealthy' | 'closed'
 
 export class AppSubscriptions {
   readonly #d: AppSubscriptionsDeps
@@ -103,6 +104,28 @@ export class AppSubscriptions {
     this.#discover()
   }
 
+  /**
+   * The app fails its health probes (Dapr's app-health semantics): its sessions pause, and discovery stops,
+   * because an unhealthy app may still answer `/dapr/subscribe` and would be resumed at once.
+   */
+  unhealthy (): void {
+    if (this.#state === 'closed' || this.#state === 'unhealthy') return
+    const was = this.#state
+    this.#state = 'unhealthy'
+    this.#poll.abort()
+    if (was === 'up') {
+      this.#d.log.info({ app: this.#d.target.appId }, 'app unhealthy; pausing its subscriptions')
+      this.#enqueue(async () => { await Promise.all([...this.#active.values()].map((a) => a.pause())) })
+    }
+  }
+
+  /** Healthy again, or its process ended (a new one starts with an unknown health): deliveries may resume. */
+  healthy (): void {
+    if (this.#state !== 'unhealthy') return
+    this.#state = 'discovering'
+    this.#discover()
+  }
+
   #enqueue (fn: () => Promise<void>): Promise<void> {
     const next = this.#chain.then(fn).catch((err) => { this.#d.log.error({ err, app: this.#d.target.appId }, 'subscription state change failed') })
     this.#chain = next
@@ -126,7 +149,7 @@ export class AppSubscriptions {
       if (r.up) {
         // Only a list (or none) says what the app wants; any other answer keeps what it had.
         if (r.list === undefined) this.#d.log.warn({ app: target.appId }, 'the app did not list its subscriptions; keeping its programmatic subscriptions as they were')
-        await this.#enqueue(() => this.#up(r.list))
+        await this.#enqueue(() => this.#up(r.list, signal))
         return
       }
       // Woken early by started(), or after the (jittered, doubling, capped) delay.
@@ -135,12 +158,13 @@ export class AppSubscriptions {
     }
   }
 
-  /** `programmatic`: the app's `/dapr/subscribe` list; undefined when its answer did not say (keep what it had). */
-  async #up (programmatic: unknown): Promise<void> {
-    if (this.#state === 'closed') return
+  /** `programmatic`: the app's `/dapr/subscribe` list; undefined when its answer did not say (keep what it had). `poll`: the poll that saw the app answer. */
+  async #up (programmatic: unknown, poll: AbortSignal): Promise<void> {
+    // A down(), unhealthy() or close() after this poll answered (before this ran, or while the reconcile
+    // awaited) aborted the poll: it wins, and a new poll (if any) brings the app up again.
+    if (poll.aborted) return
     if (programmatic !== undefined) await this.#reconcile(programmatic)
-    // close() may have run while the reconcile awaited: it wins.
-    if ((this.#state as string) === 'closed') return
+    if (poll.aborted) return
     this.#state = 'up'
     this.#d.log.info({ app: this.#d.target.appId, subscriptions: [...this.#active.values()].map((a) => `${a.sub.pubsubname}/${a.sub.topic}`) }, 'app is up; delivering')
     await Promise.all([...this.#active.values()].map(async (a) => {

@@ -12,7 +12,7 @@ import type { Logger } from '../../core/logger.ts'
 import type { Metrics } from '../../core/metrics.ts'
 import type { Namespace } from '../../core/store/index.ts'
 import { AppChannels } from '../invoke/app-channels.ts'
-import { AppSubscriptions, DEFAULT_DISCOVERY, discardSession, type DiscoveryOptions } from './app-subscriptions.ts'
+import { AppSubscriptions, DEFAULT_DISCOVERY, discardSession, type AppState, type DiscoveryOptions } from './app-subscriptions.ts'
 import { PubsubMetrics } from './metrics.ts'
 import { pubsubNames } from './pubsub-names.ts'
 import { assertMqttInternals } from './session.ts'
@@ -130,8 +130,18 @@ export class SubscriptionManager {
     this.#apps.get(typeof app === 'string' ? app : app.id)?.down('stopped')
   }
 
+  /** The app fails its health probes: its deliveries wait (queued in the broker) until appHealthy. */
+  appUnhealthy (app: AppConfig | string): void {
+    this.#apps.get(typeof app === 'string' ? app : app.id)?.unhealthy()
+  }
+
+  /** The app passes its probes again (or its process ended): deliveries resume once it answers. */
+  appHealthy (app: AppConfig | string): void {
+    this.#apps.get(typeof app === 'string' ? app : app.id)?.healthy()
+  }
+
   /** Whether an app currently counts as up (it answered `/dapr/subscribe`). */
-  appState (appId: string): 'discovering' | 'up' | 'closed' | undefined {
+  appState (appId: string): AppState | undefined {
     return this.#apps.get(appId)?.state
   }
 

@@ -34,8 +34,9 @@ export function bindingExtended (bindings: Iterable<HostedBindingInfo>): Record<
 /**
  * One line per app the runtime delivers events to (an app with an `appPort`): `ready` once it answered
  * `GET /dapr/subscribe` and every subscription's session is open (an event published now reaches it),
- * `opening` while those sessions open, `discovering` while the app is not answering (not started yet, down,
- * or unreachable: its events queue in the broker), `closed` while the runtime stops. What an operator (or a
+ * `opening` while those sessions open, `unhealthy` while it fails its health probes, `discovering` while
+ * the app is not answering (not started yet, down, or unreachable); in both its events queue in the broker;
+ * `closed` while the runtime stops. What an operator (or a
  * test) waits for before expecting deliveries.
  */
 export function subscriptionExtended (appIds: Iterable<string>, subs: Pick<SubscriptionManager, 'appState' | 'appReady'> | undefined): Record<string, string> {

@@ -24,7 +24,7 @@ export async function subscriptionsOf (rt: Listening): Promise<Array<ListedSubsc
   return (await metadata(rt)).subscriptions.map((s) => ({ ...s, appId: s.metadata['mecha.appId'] }))
 }
 
-/** `extended['subscriptions.<app>']`: ready, opening, discovering or closed (edge/root/metadata-extended.ts). */
+/** `extended['subscriptions.<app>']`: ready, opening, unhealthy, discovering or closed (edge/root/metadata-extended.ts). */
 export async function subscriptionState (rt: Listening, appId: string): Promise<string | undefined> {
   return (await metadata(rt)).extended[`subscriptions.${appId}`]
 }
