@@ -12,6 +12,7 @@ import { resolveCloudConfig } from './config.ts'
 import { Outbox, type QueuedItem } from './outbox.ts'
 import { Sender } from './sender.ts'
 import { Link } from './link.ts'
+import { RawPublisher } from './raw-publisher.ts'
 import { Rules } from './rules.ts'
 import { TlsFiles } from './tls-files.ts'
 import { StatusStream, type CloudSnapshot, type CloudStatus } from './status.ts'
@@ -70,6 +71,7 @@ export class CloudBridge {
   #tls!: TlsFiles
   #state: StateSync | undefined
   #unintercept: () => void = () => {}
+  #raw: RawPublisher | undefined
   #writeErrors = 0
   #lastDraining = 0
   #statusChain: Promise<void> = Promise.resolve()
@@ -134,11 +136,12 @@ export class CloudBridge {
           client.subscribe(r.from, { qos: r.qos }, (err) => { if (err != null) this.#log.warn({ err, filter: r.from }, 'cloud subscribe failed') })
         }
         this.#state?.attach(client)
-        this.#sender.attach(client, info.receiveMaximum)
+        this.#raw = new RawPublisher(client, config.protocolVersion)
+        this.#sender.attach(this.#raw, info.receiveMaximum)
         this.#lastDraining = 0
         this.#progress()
       },
-      onDisconnected: () => { this.#sender.detach(); this.#state?.detach() },
+      onDisconnected: () => { this.#sender.detach(); this.#raw?.close(); this.#raw = undefined; this.#state?.detach() },
       onMessage: (topic, payload, qos, retain) => this.#fromCloud(topic, payload, qos, retain),
     })
     this.#tls.onChange(() => { this.#link.reconnect('TLS files changed') })

@@ -11,6 +11,7 @@ import { Backoff } from '../core/backoff.ts'
 import type { DelayFn } from './backoff.ts'
 import type { CloudStatus, StatusStream } from './status.ts'
 import type { TlsFiles } from './tls-files.ts'
+import { MqttJsIds } from './packet-ids.ts'
 
 export interface LinkOptions {
   config: CloudConfig
@@ -88,6 +89,8 @@ export class Link {
       reconnectPeriod: 0,
       resubscribe: false,
       queueQoSZero: false,
+      // The sender's QoS 1 publishes bring their own packet ids (raw-publisher.ts): MQTT.js keeps to the rest.
+      messageIdProvider: new MqttJsIds(),
       // MQTT.js calls its `debug` logger several times per publish; that cost shows up in every forwarded
       // message even with debug output off. Keep it only when someone asked for debug output.
       ...(process.env.DEBUG === undefined || process.env.DEBUG === '' ? { log: noop } : {}),

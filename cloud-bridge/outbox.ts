@@ -19,7 +19,7 @@ import type { OutboxUsage } from './outbox-usage.ts'
 import { scanQueue, sizeOf, trustedUsage, type Meta } from './outbox-meta.ts'
 import { META_KEY, OutboxWriter, type LevelDeltas } from './outbox-writer.ts'
 import { DeleteFence } from './outbox-fence.ts'
-import { makeRoom, type EvictionHost } from './outbox-evict.ts'
+import { makeRoom, type EvictionHost, type Victim } from './outbox-evict.ts'
 
 export interface OutboxOptions {
   ns: Namespace<any>
@@ -68,6 +68,8 @@ export class Outbox {
   readonly #evictionHost: EvictionHost
   /** Enqueue decisions run one after another, so sequence numbers reach the writer in order. */
   #enqueueTail: Promise<void> = Promise.resolve()
+  /** Enqueues on the chained (evicting) path not yet decided: while any is, new ones queue behind them. */
+  #deciding = 0
   #onAppend: (item: QueuedItem) => void = () => {}
   #onWithdraw: (keys: readonly string[]) => void = () => {}
   #onRestore: (priorities: readonly number[]) => void = () => {}
@@ -151,30 +153,30 @@ export class Outbox {
    * rejects with MECHA_ERR_OUTBOX_FULL when the policy refuses it.
    */
   enqueue (input: EnqueueInput): Promise<OutboxEntry> {
+    // Fast path, the common case: no decision is waiting (so taking the next sequence number now keeps arrival
+    // order) and the entry fits without evicting anything. All synchronous: no promise chain, no eviction
+    // scan; concurrent publishes of one event-loop turn all reach the writer's next batch.
+    if (this.#deciding === 0 && !this.#closed) {
+      const entry = this.#makeEntry(input)
+      const key = entryKey(entry.priority, entry.seq)
+      const value = encodeEntry(entry)
+      const size = sizeOf(key, value)
+      if (this.#usage.count + 1 <= this.#opts.maxMessages && this.#usage.bytes + size <= this.#opts.maxBytes) {
+        return this.#commit(entry, key, value, size, [])
+      }
+    }
+    // Slow path: eviction reads the disk, so decisions are chained; later enqueues wait for them (above) so that
+    // sequence numbers still reach the writer in order.
+    this.#deciding++
     const prev = this.#enqueueTail
     let release!: () => void
     this.#enqueueTail = new Promise<void>((resolve) => { release = resolve })
     return prev.then(async () => {
-      let written: Promise<void>
-      let entry: OutboxEntry
+      let written: Promise<OutboxEntry>
       try {
         if (this.#closed) throw new MechaError('MECHA_ERR_STORE_CLOSED', 'the cloud outbox is closed')
-        const seq = this.#seq + 1
-        const now = this.#opts.clock.now()
-        entry = {
-          id: `${this.#epoch}-${seq}`,
-          seq,
-          priority: input.priority,
-          topic: input.topic,
-          localTopic: input.localTopic,
-          payload: input.payload,
-          qos: input.qos,
-          retain: input.retain,
-          ts: now,
-          expiresAt: input.ttlMs === undefined ? 0 : now + input.ttlMs,
-          ...(input.batchTopic === undefined ? {} : { batchTopic: input.batchTopic }),
-        }
-        const key = entryKey(entry.priority, seq)
+        const entry = this.#makeEntry(input)
+        const key = entryKey(entry.priority, entry.seq)
         const value = encodeEntry(entry)
         const size = sizeOf(key, value)
         if (this.#usage.count + 1 > this.#opts.maxMessages || this.#usage.bytes + size > this.#opts.maxBytes) this.#opts.onFull?.()
@@ -183,32 +185,60 @@ export class Outbox {
           void this.#writer.write([], { rejectedNew: 1 }, []).catch(() => {})
           throw new MechaError('MECHA_ERR_OUTBOX_FULL', `the cloud outbox is full (${this.#usage.count} messages, ${this.#usage.bytes} bytes)`)
         }
-        this.#seq = seq
-        const ops: BatchOp[] = victims.map((v) => ({ type: 'del', key: v.key }))
-        ops.push({ type: 'put', key, value })
-        const levels: LevelDeltas = victims.map((v) => [keyPriority(v.key), -1, -v.size])
-        levels.push([entry.priority, 1, size])
-        this.#usage.add(entry.priority, 1, size)
-        this.#handing.add(key)
-        this.#unlanded.add(key)
-        written = this.#writer.write(ops, { accepted: 1, dropped: { full: victims.length } }, levels).then(() => {
-          this.#unlanded.delete(key)
-          this.#fence.deleted(victims.map((v) => v.key))
-          // Evicted before its own write came back: it is gone, the sender must not get it.
-          if (this.#handing.delete(key)) this.#onAppend({ key, size, entry })
-        }, (err) => {
-          this.#handing.delete(key)
-          this.#unlanded.delete(key)
-          for (const v of victims) { this.#leaving.delete(v.key); this.#usage.add(keyPriority(v.key), 1, v.size) }
-          this.#usage.add(entry.priority, -1, -size)
-          if (victims.length > 0) this.#onRestore([...new Set(victims.map((v) => keyPriority(v.key)))])
-          throw err
-        })
+        written = this.#commit(entry, key, value, size, victims)
       } finally {
+        this.#deciding--
         release()
       }
-      await written
-      return entry
+      return await written
+    })
+  }
+
+  /** The entry for the next sequence number (not taken yet: `#commit` takes it). */
+  #makeEntry (input: EnqueueInput): OutboxEntry {
+    const seq = this.#seq + 1
+    const now = this.#opts.clock.now()
+    return {
+      id: `${this.#epoch}-${seq}`,
+      seq,
+      priority: input.priority,
+      topic: input.topic,
+      localTopic: input.localTopic,
+      payload: input.payload,
+      qos: input.qos,
+      retain: input.retain,
+      ts: now,
+      expiresAt: input.ttlMs === undefined ? 0 : now + input.ttlMs,
+      ...(input.batchTopic === undefined ? {} : { batchTopic: input.batchTopic }),
+    }
+  }
+
+  /** Takes the entry's sequence number and hands its write (with the victims' deletes) to the writer. */
+  #commit (entry: OutboxEntry, key: string, value: Buffer, size: number, victims: readonly Victim[]): Promise<OutboxEntry> {
+    this.#seq = entry.seq
+    const ops: BatchOp[] = victims.map((v) => ({ type: 'del', key: v.key }))
+    ops.push({ type: 'put', key, value })
+    const levels: LevelDeltas = victims.map((v) => [keyPriority(v.key), -1, -v.size])
+    levels.push([entry.priority, 1, size])
+    this.#usage.add(entry.priority, 1, size)
+    this.#handing.add(key)
+    this.#unlanded.add(key)
+    return new Promise<OutboxEntry>((resolve, reject) => {
+      this.#writer.submit(ops, { accepted: 1, dropped: { full: victims.length } }, levels, (err) => {
+        this.#unlanded.delete(key)
+        if (err === undefined) {
+          if (victims.length > 0) this.#fence.deleted(victims.map((v) => v.key))
+          // Evicted before its own write came back: it is gone, the sender must not get it.
+          if (this.#handing.delete(key)) this.#onAppend({ key, size, entry })
+          resolve(entry)
+          return
+        }
+        this.#handing.delete(key)
+        for (const v of victims) { this.#leaving.delete(v.key); this.#usage.add(keyPriority(v.key), 1, v.size) }
+        this.#usage.add(entry.priority, -1, -size)
+        if (victims.length > 0) this.#onRestore([...new Set(victims.map((v) => keyPriority(v.key)))])
+        reject(err)
+      })
     })
   }
 
@@ -256,7 +286,8 @@ export class Outbox {
     if (fresh.length === 0) return Promise.resolve()
     for (const i of fresh) { this.#leaving.add(i.key); this.#usage.add(i.entry.priority, -1, -i.size) }
     const delta: LedgerDelta = outcome === 'delivered' ? { delivered: fresh.length } : { dropped: { [outcome]: fresh.length } }
-    return this.#writer.write(fresh.map((i) => ({ type: 'del', key: i.key })), delta, fresh.map((i) => [i.entry.priority, -1, -i.size])).then(
+    const ops: BatchOp[] = fresh.map((i) => ({ type: 'del', key: i.key }))
+    return this.#writer.write(ops, delta, fresh.map((i) => [i.entry.priority, -1, -i.size]), outcome === 'delivered').then(
       () => { this.#fence.deleted(fresh.map((i) => i.key)) },
       (err) => {
         // Still on disk: undo the bookkeeping so it is sent (and counted) again later.

@@ -11,13 +11,15 @@
  * buffer (or the result of a read in progress) and are never published. An entry is marked in flight
  * (`markSending`) in the same step as it leaves the buffer, and from then on the outbox does not evict it.
  */
-import type { MqttClient, IClientPublishOptions } from 'mqtt'
+import type { IClientPublishOptions } from 'mqtt'
 import type { Clock } from '../core/clock.ts'
 import type { Logger } from '../core/logger.ts'
 import type { Outbox, QueuedItem } from './outbox.ts'
 import { wrapEnvelope, type EnvelopeKind } from './envelope.ts'
 import { BATCH_CONTENT_TYPE, encodeBatch, unbatchedWireBytes } from './batch-codec.ts'
 import { keyPriority } from './outbox-entry.ts'
+import type { PublishChannel } from './raw-publisher.ts'
+import { SENDER_ID_COUNT } from './packet-ids.ts'
 
 export interface BatchLimits { maxMessages: number; maxDelayMs: number }
 
@@ -57,10 +59,11 @@ interface Level {
 const freshLevel = (): Level => ({ buf: [], cursor: undefined, exhausted: false, holdUntil: 0, holdTimer: undefined, reading: 0, withdrawn: new Set(), revision: 0, rewind: false })
 
 const READ_AHEAD = 256
+const noop = (): void => {}
 
 export class Sender {
   readonly #o: SenderOptions
-  #client: MqttClient | undefined
+  #client: PublishChannel | undefined
   #window: number
   #gen = 0
   #inflight = 0
@@ -74,6 +77,12 @@ export class Sender {
   #batchesSent = 0
   #handedOver = 0
   #withdrawn = 0
+  /**
+   * Acknowledged entries whose delete is not yet handed to the outbox (one write per turn, not one per ack).
+   * They stay marked in flight until then, so eviction cannot take a message the cloud already has.
+   */
+  #acked: QueuedItem[] = []
+  #ackFlush = false
 
   constructor (o: SenderOptions) {
     this.#o = o
@@ -93,11 +102,13 @@ export class Sender {
   /** Entries held but not yet published that the outbox evicted (or expired) and took back. */
   get withdrawn (): number { return this.#withdrawn }
 
-  attach (client: MqttClient, receiveMaximum: number): void {
+  attach (client: PublishChannel, receiveMaximum: number): void {
     this.#gen++
     this.#client = client
-    // Never more in flight than the broker allows (MQTT 5 Receive Maximum, §3.2.2.3.3).
-    this.#window = Math.max(1, Math.min(this.#o.window, receiveMaximum))
+    // Never more in flight than the broker allows (MQTT 5 Receive Maximum, §3.2.2.3.3), nor than there are
+    // packet ids for our publishes.
+    this.#window = Math.max(1, Math.min(this.#o.window, receiveMaximum, SENDER_ID_COUNT))
+    this.#flushAcked()
     this.#resetLevels()
     this.#inflight = 0
     this.#o.outbox.clearSending()
@@ -109,6 +120,7 @@ export class Sender {
     this.#gen++
     this.#client = undefined
     this.#inflight = 0
+    this.#flushAcked()
     this.#o.outbox.clearSending()
     this.#resetLevels()
   }
@@ -138,7 +150,7 @@ export class Sender {
   /** Sends one message without queuing it (QoS 0 of a rule with `queueQos0: false`); false when offline. */
   sendDirect (topic: string, payload: Buffer, retain: boolean): boolean {
     if (this.#client === undefined) return false
-    this.#client.publish(topic, payload, { qos: 0, retain })
+    this.#client.publish(topic, payload, { qos: 0, retain }, noop)
     return true
   }
 
@@ -187,11 +199,36 @@ export class Sender {
       this.#again = false
       const gen = this.#gen
       while (this.#client !== undefined && gen === this.#gen && this.#inflight < this.#window) {
-        const unit = await this.#nextUnit(gen)
+        // Most units are the head of a buffer: taken synchronously, without an async call per message.
+        let unit = this.#nextBuffered()
+        if (unit === null) unit = await this.#nextUnit(gen)
         if (unit === undefined || gen !== this.#gen) break
         this.#send(unit)
       }
     } while (this.#again)
+  }
+
+  /**
+   * `#nextUnit` without its asynchronous cases: the next unit when it is a plain entry at the head of a buffer
+   * and nothing before it in drain order needs a read, a rewind or a batch decision; undefined when nothing is
+   * ready (every level exhausted or held); null when `#nextUnit` has to decide.
+   */
+  #nextBuffered (): QueuedItem[] | undefined | null {
+    const now = this.#o.clock.now()
+    for (let p = 0; p < 10; p++) {
+      const l = this.#levels[p]
+      if (l.rewind) return null
+      if (l.holdUntil > now) continue
+      if (l.buf.length === 0) {
+        if (l.exhausted) continue
+        return null
+      }
+      const item = l.buf[0]
+      if (item.entry.batchTopic !== undefined || (item.entry.expiresAt !== 0 && item.entry.expiresAt <= now)) return null
+      l.buf.shift()
+      return this.#take([item])
+    }
+    return undefined
   }
 
   /** The next message (or batch) in drain order: most important level first, each level in arrival order. */
@@ -288,7 +325,7 @@ export class Sender {
   }
 
   #send (items: QueuedItem[]): void {
-    const client = this.#client as MqttClient
+    const client = this.#client as PublishChannel
     const gen = this.#gen
     const first = items[0].entry
     const v5 = this.#o.protocolVersion === 5
@@ -311,12 +348,15 @@ export class Sender {
     client.publish(topic, payload, opts, (err) => {
       if (gen !== this.#gen) return // that connection is gone; the entries are sent again on the next one
       this.#inflight--
-      for (const i of items) this.#o.outbox.unmarkSending(i.key)
       const code = (err as { code?: unknown } | undefined)?.code
       if (err == null) {
         this.#delivered += items.length
-        this.#complete(items, 'delivered')
-      } else if (typeof code === 'number' && code >= 0x80) {
+        this.#ackedLater(items)
+        this.pump()
+        return
+      }
+      for (const i of items) this.#o.outbox.unmarkSending(i.key)
+      if (typeof code === 'number' && code >= 0x80) {
         this.#complete(items, 'refused')
         this.#o.onRefused(items, code, err.message)
       } else {
@@ -325,6 +365,28 @@ export class Sender {
       }
       this.pump()
     })
+  }
+
+  /**
+   * Collects acknowledged entries and hands them to the outbox once per turn: the PUBACKs of one socket read
+   * become one delete batch (and one ledger update) instead of a write request each. Until then they are still
+   * on disk, which is what a crash would find anyway: acknowledged but not yet deleted means sent again, never lost.
+   */
+  #ackedLater (items: QueuedItem[]): void {
+    for (const i of items) this.#acked.push(i)
+    if (this.#ackFlush) return
+    this.#ackFlush = true
+    queueMicrotask(() => { this.#flushAcked() })
+  }
+
+  /** Synchronous: the outbox marks them leaving (not evictable, skipped by reads) before they stop being in flight. */
+  #flushAcked (): void {
+    this.#ackFlush = false
+    const items = this.#acked
+    if (items.length === 0) return
+    this.#acked = []
+    this.#complete(items, 'delivered')
+    for (const i of items) this.#o.outbox.unmarkSending(i.key)
   }
 
   #complete (items: QueuedItem[], outcome: 'delivered' | 'expired' | 'refused'): void {

@@ -53,7 +53,7 @@ export const cloudSchema = obj({
   connectTimeoutMs: int(100, 600_000, 10_000),
   cleanStart: bool(true),
   backoff: obj({ minMs: int(1, 3_600_000, 500), maxMs: int(1, 86_400_000, 60_000) }, { default: {} }),
-  inflight: int(1, 65535, 32),
+  inflight: int(1, 65535, 256),
   forward: { type: 'array', items: forwardRule, default: [] },
   receive: { type: 'array', items: receiveRule, default: [] },
   outbox: obj({
@@ -159,7 +159,7 @@ export interface CloudConfig {
   /** @default 10000 */ readonly connectTimeoutMs: number
   /** @default true */ readonly cleanStart: boolean
   readonly backoff: { /** @default 500 */ readonly minMs: number; /** @default 60000 */ readonly maxMs: number }
-  /** In-flight window of unacknowledged publishes. @default 32 */ readonly inflight: number
+  /** In-flight window of unacknowledged publishes. @default 256 */ readonly inflight: number
   /** @default [] */ readonly forward: readonly ForwardRule[]
   /** @default [] */ readonly receive: readonly ReceiveRule[]
   readonly outbox: OutboxConfig

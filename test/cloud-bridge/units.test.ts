@@ -45,7 +45,7 @@ test('config - cloud schema fills defaults and rejects unknown keys everywhere',
   const cfg = resolveCloudConfig({ url: 'mqtts://cloud.example:8883', forward: [{ from: 'sensors/#', batch: {} }], receive: [{ from: 'cmd/#' }] })
   assert.is(cfg.protocolVersion, 5)
   assert.is(cfg.clientId, '{id}')
-  assert.is(cfg.inflight, 32)
+  assert.is(cfg.inflight, 256)
   assert.is(cfg.rejectUnauthorized, true)
   assert.equal(cfg.backoff, { minMs: 500, maxMs: 60_000 })
   assert.equal(cfg.outbox, { maxBytes: 268435456, maxMessages: 10_000_000, whenFull: 'drop-oldest', durability: 'process' })
