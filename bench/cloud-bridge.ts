@@ -14,7 +14,7 @@
 import { performance } from 'node:perf_hooks'
 import type { MqttClient } from 'mqtt'
 import { installCleanup, sleep, waitUntil } from './lib/child.ts'
-import { startMecha, type MechaProcess } from './lib/mecha.ts'
+import { PROFILE, startMecha, type MechaProcess } from './lib/mecha.ts'
 import { BenchMosquitto, mosquittoMissing } from './lib/mosquitto.ts'
 import { connect } from './lib/mqtt-load.ts'
 import { finish, numArg, progress, row, SMOKE, type Row } from './lib/report.ts'
@@ -64,7 +64,11 @@ async function publishAll (url: string, phase: string, n: number): Promise<numbe
   return acked
 }
 
-interface Edge { localUrl: () => string; output: () => string; kill9: () => Promise<void>; restart: () => Promise<void>; close: () => Promise<void> }
+interface Edge {
+  localUrl: () => string; output: () => string; kill9: () => Promise<void>; restart: () => Promise<void>; close: () => Promise<void>
+  /** SIGTERM and start again: only when profiling, so the live and drain phases' profile is written before the kill -9. */
+  cleanRestart?: () => Promise<void>
+}
 
 async function mechaEdge (cloud: BenchMosquitto): Promise<Edge> {
   const config = {
@@ -77,6 +81,7 @@ async function mechaEdge (cloud: BenchMosquitto): Promise<Edge> {
     output: () => m.child.output(),
     kill9: async () => { await m.kill9() },
     restart: async () => { m = await startMecha(config, { dataDir: m.dataDir }) },
+    cleanRestart: async () => { await m.stop(); m = await startMecha(config, { dataDir: m.dataDir }) },
     close: async () => { await m.close() },
   }
 }
@@ -124,6 +129,8 @@ async function side (who: 'mecha' | 'anchor', make: (cloud: BenchMosquitto) => P
     if (!drained) notes.push(`${who === 'mecha' ? 'Mecha' : 'mosquitto'} drained ${consumer.count('drain')} of ${acked} within ${DRAIN_MS / 1000} s`)
     progress(`${who}: ${consumer.count('drain')}/${acked} backlog drained in ${out.drain.toFixed(0)} ms, first after ${out.first.toFixed(0)} ms`)
 
+    // A kill -9 leaves no CPU profile: when profiling, the process of the live and drain phases ends cleanly here.
+    if (PROFILE) await edge.cleanRestart?.()
     await cloud.stop()
     out.killAcked = await publishAll(edge.localUrl(), 'kill', KILL_N)
     await edge.kill9()

@@ -4,9 +4,9 @@
  * config file whose listeners are on port 0; the ports are read from the "mecha is running" log line.
  */
 import { existsSync } from 'node:fs'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { basename, join } from 'node:path'
 import { startChild, type Child } from './child.ts'
 
 export const ROOT = join(import.meta.dirname, '..', '..')
@@ -15,6 +15,21 @@ const EXE = join(ROOT, 'dist', 'mecha-linux-x64')
 export function mechaCommand (): { cmd: string[]; what: string } {
   if (process.arch === 'x64' && existsSync(EXE) && process.env.MECHA_BENCH_FROM_SOURCE !== '1') return { cmd: [EXE, 'run'], what: 'dist/mecha-linux-x64' }
   return { cmd: [process.execPath, '--import', 'tsx', join(ROOT, 'edge', 'main.ts'), 'run'], what: 'sources via tsx (npm run build for the executable)' }
+}
+
+/**
+ * `--profile` (or MECHA_BENCH_PROFILE=1): every runtime this benchmark starts writes a V8 CPU profile into
+ * bench/results/profiles/<benchmark>/ when it exits (SIGTERM lets it exit normally; a `kill -9` writes none).
+ * Passed through NODE_OPTIONS, which both the sources (node) and the SEA executable honour, and which the
+ * heap-limit re-exec inherits. Read them with `node --import tsx bench/lib/profile-summary.ts <dir|file>`.
+ */
+export const PROFILE = process.argv.includes('--profile') || process.env.MECHA_BENCH_PROFILE === '1'
+export const PROFILE_DIR = join(ROOT, 'bench', 'results', 'profiles', process.env.MECHA_BENCH_NAME ?? basename(process.argv[1] ?? 'bench', '.ts'))
+
+function childEnv (): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, MECHA_LOG_PRETTY: 'false', MECHA_LOG_LEVEL: 'info' }
+  if (PROFILE) env.NODE_OPTIONS = [env.NODE_OPTIONS ?? '', '--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`].join(' ').trim()
+  return env
 }
 
 export type Addresses = Record<string, { host: string; port: number }>
@@ -59,6 +74,7 @@ export async function startMecha (extra: Record<string, unknown> = {}, opts: { d
   const dataDir = opts.dataDir ?? await mkdtemp(join(tmpdir(), 'bench-mecha-'))
   const config = join(dataDir, '..', `${dataDir.split('/').pop()!}.json`)
   await writeFile(config, JSON.stringify({ ...benchConfig(extra), dataDir }))
+  if (PROFILE) await mkdir(PROFILE_DIR, { recursive: true })
   const { cmd } = mechaCommand()
   const timeoutMs = opts.timeoutMs ?? 60_000
   const t0 = Date.now()
@@ -66,7 +82,7 @@ export async function startMecha (extra: Record<string, unknown> = {}, opts: { d
   let onReady: ((a: Addresses) => void) | undefined
   const child = startChild('mecha', cmd[0]!, [...cmd.slice(1), '--config', config, '--data-dir', dataDir], {
     cwd: ROOT,
-    env: { ...process.env, MECHA_LOG_PRETTY: 'false', MECHA_LOG_LEVEL: 'info' },
+    env: childEnv(),
     onOutput: (s) => {
       if (onReady === undefined) return
       buf = (buf + s).slice(-16384)
