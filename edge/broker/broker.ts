@@ -12,6 +12,7 @@ import { Acl } from './acl.ts'
 import { addressOf, listenOn } from '../http-listener.ts'
 import { duplexPair } from './duplex-pair.ts'
 import { EmitGate, Turns } from './publish-order.ts'
+import { coalesceWrites } from './write-coalescing.ts'
 import { BrokerMetrics, type RejectReason } from './broker-metrics.ts'
 import type { SessionExpiryStore } from './persistence/index.ts'
 import { SessionExpiry } from './session-expiry.ts'
@@ -208,9 +209,9 @@ export class MqttBroker implements LocalBus {
       if (packet?.[PUBLISHED] === true) { (done ?? noop)(null); return }
       numbered(packet, client, done)
     }
-    this.#publishNow = (packet: any, client: any) => new Promise<void>((resolve, reject) => {
-      numbered(packet, client, (err?: Error) => { if (err != null) reject(err); else { packet[PUBLISHED] = true; resolve() } })
-    })
+    this.#publishNow = (packet: any, client: any, done: (err: Error | null) => void) => {
+      numbered(packet, client, (err?: Error) => { if (err != null) done(err); else { packet[PUBLISHED] = true; done(null) } })
+    }
   }
 
   /**
@@ -233,11 +234,11 @@ export class MqttBroker implements LocalBus {
     const aedesId: string = this.#aedes.id
     mq.emit = (packet: any, cb: any) => {
       const counter = packet?.brokerId === aedesId ? packet.brokerCounter : undefined
-      this.#emitGate.emit(counter, () => { emit(packet, cb) })
+      this.#emitGate.emit(counter, emit, packet, cb)
     }
   }
 
-  #publishNow: (packet: any, client: any) => Promise<void> = async () => {}
+  #publishNow: (packet: any, client: any, done: (err: Error | null) => void) => void = (_p, _c, done) => { done(null) }
 
   #reject (reason: RejectReason, clientId: string | undefined, detail: string): void {
     this.metrics.reject(reason)
@@ -356,21 +357,29 @@ export class MqttBroker implements LocalBus {
     }
     // The interceptors (the cloud outbox) of concurrent packets run at once and finish in any order; what
     // follows them — the publish that numbers the packet — takes its turn in arrival order (publish-order.ts).
+    const source = client ?? this.#runtimeSource
+    // No interceptor and no earlier turn of this source pending: the step runs now, in arrival order, with no
+    // turn taken (the common case, and the hot path: no promise per publish).
+    if (this.#interceptors.size === 0 && !this.#turns.busy(source)) { this.#afterInterceptors(client, packet, cb); return }
     const intercepted = this.#interceptors.size === 0 ? undefined : this.#runInterceptors({ topic: packet.topic, payload, qos: packet.qos, retain: packet.retain === true, origin: client?.id })
-    const { before, release } = this.#turns.take(client ?? this.#runtimeSource)
+    const { before, release } = this.#turns.take(source)
     const go = (err: unknown): void => {
       try {
         if (err !== undefined) { cb(err as Error); return }
-        // QoS 1: stored in full now, before aedes' PUBACK (#persistBeforePuback). QoS 0 and 2: aedes goes on
-        // synchronously inside cb, so its publish (QoS 0) or its incoming store (QoS 2) starts in turn too.
-        if (packet.qos === 1 && client != null) this.#publishNow(packet, client).then(() => { cb(null) }, (e: Error) => { cb(e) })
-        else cb(null)
+        this.#afterInterceptors(client, packet, cb)
       } finally {
         release()
       }
     }
     if (intercepted === undefined && before === undefined) { go(undefined); return }
     Promise.allSettled([intercepted, before]).then(([r]) => { go(r.status === 'rejected' ? (r.reason ?? new Error('interceptor failed')) : undefined) }, go)
+  }
+
+  #afterInterceptors (client: any, packet: any, cb: (err: Error | null) => void): void {
+    // QoS 1: stored in full now, before aedes' PUBACK (#persistBeforePuback). QoS 0 and 2: aedes goes on
+    // synchronously inside cb, so its publish (QoS 0) or its incoming store (QoS 2) starts in turn too.
+    if (packet.qos === 1 && client != null) this.#publishNow(packet, client, cb)
+    else cb(null)
   }
 
   #authorizeSubscribe (client: any, sub: { topic: string; qos: number }): { topic: string; qos: number } | null {
@@ -451,6 +460,7 @@ export class MqttBroker implements LocalBus {
         this.#closedBytes.written += counted.bytesWritten
       })
     }
+    coalesceWrites(stream)
     this.#aedes.handle(stream)
   }
 
@@ -461,6 +471,7 @@ export class MqttBroker implements LocalBus {
   connectInternal (): Duplex {
     const [ours, theirs] = duplexPair()
     this.#internal.add(ours)
+    coalesceWrites(ours)
     this.#aedes.handle(ours)
     return theirs
   }

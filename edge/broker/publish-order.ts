@@ -17,6 +17,15 @@
 export class Turns<S extends object> {
   readonly #sources = new WeakMap<S, { tail: Promise<void>; pending: number }>()
 
+  /**
+   * True while a turn of `source` is taken and not released. When it is false and the caller has nothing to
+   * wait for, the step may run at once without taking a turn (no promise per publish on the hot path).
+   */
+  busy (source: S): boolean {
+    const state = this.#sources.get(source)
+    return state !== undefined && state.pending > 0
+  }
+
   /** `before` is undefined when no earlier turn of this source is pending (the common case: no wait at all). */
   take (source: S): { before: Promise<void> | undefined; release: () => void } {
     let state = this.#sources.get(source)
@@ -38,37 +47,43 @@ export class Turns<S extends object> {
   }
 }
 
-interface Slot { counter: number; emit: (() => void) | undefined; settled: boolean }
+/** One numbered publish; `emit` holds its delivery, with the packet and callback it is called with. */
+interface Slot { counter: number; queue: Slot[]; emit: ((packet: unknown, cb: unknown) => void) | undefined; packet: unknown; cb: unknown; settled: boolean }
 
 /** Hands packets to delivery in the order they were numbered, per source. */
 export class EmitGate {
   /** Packets numbered by a gated publish and not yet handed over, by broker counter. */
-  readonly #slots = new Map<number, { queue: Slot[]; slot: Slot }>()
+  readonly #slots = new Map<number, Slot>()
   readonly #queues = new WeakMap<object, Slot[]>()
 
   /** A publish of `source` was numbered `counter`: its delivery waits for the earlier ones of that source. */
   numbered (source: object, counter: number): void {
     let queue = this.#queues.get(source)
     if (queue === undefined) { queue = []; this.#queues.set(source, queue) }
-    const slot: Slot = { counter, emit: undefined, settled: false }
+    const slot: Slot = { counter, queue, emit: undefined, packet: undefined, cb: undefined, settled: false }
     queue.push(slot)
-    this.#slots.set(counter, { queue, slot })
+    this.#slots.set(counter, slot)
   }
 
-  /** The packet numbered `counter` is ready for delivery; `emit` runs now or once the earlier ones went. */
-  emit (counter: number | undefined, emit: () => void): void {
-    const entry = counter === undefined ? undefined : this.#slots.get(counter)
-    if (entry === undefined) { emit(); return } // not a gated publish (a will, $SYS, a replayed packet)
-    entry.slot.emit = emit
-    this.#drain(entry.queue)
+  /**
+   * The packet numbered `counter` is ready for delivery; `emit(packet, cb)` runs now or once the earlier ones
+   * went. The function and its arguments are kept apart so no closure is made per packet.
+   */
+  emit<P, C> (counter: number | undefined, emit: (packet: P, cb: C) => void, packet: P, cb: C): void {
+    const slot = counter === undefined ? undefined : this.#slots.get(counter)
+    if (slot === undefined) { emit(packet, cb); return } // not a gated publish (a will, $SYS, a replayed packet)
+    slot.emit = emit as Slot['emit']
+    slot.packet = packet
+    slot.cb = cb
+    this.#drain(slot.queue)
   }
 
   /** The publish numbered `counter` ended (delivered, or failed before delivery): it holds nobody up. */
   settled (counter: number): void {
-    const entry = this.#slots.get(counter)
-    if (entry === undefined) return
-    entry.slot.settled = true
-    this.#drain(entry.queue)
+    const slot = this.#slots.get(counter)
+    if (slot === undefined) return
+    slot.settled = true
+    this.#drain(slot.queue)
   }
 
   /** Publishes numbered and not yet handed over (for tests and metrics). */
@@ -80,7 +95,7 @@ export class EmitGate {
       if (head.emit === undefined && !head.settled) return
       queue.shift()
       this.#slots.delete(head.counter)
-      head.emit?.()
+      head.emit?.(head.packet, head.cb)
     }
   }
 }
