@@ -24,6 +24,15 @@ import type { Ledger } from './ledger.ts'
 
 /** Messages the bridge itself puts on the local bus carry this origin; like `cloud`, it is never forwarded. */
 export const BRIDGE_ORIGIN = 'cloud-bridge'
+
+/**
+ * Whether a local message may go up to the cloud at all: messages from the cloud, and the bridge's own
+ * status and dead letters, never do (no loops). The one rule for the outbox's interceptor and for whoever
+ * holds publishes while a link is replaced (the bridge's own status publishes must not wait for that).
+ */
+export function mayForward (msg: Pick<BusMessage, 'origin'>): boolean {
+  return msg.origin !== 'cloud' && msg.origin !== BRIDGE_ORIGIN
+}
 const DRAINING_EVERY_MS = 1000
 const TTL_SWEEP_MS = 60_000
 
@@ -186,8 +195,7 @@ export class CloudBridge {
 
   /** Runs before the local broker acknowledges a publish: a forwarded message is durable before its PUBACK. */
   async #intercept (msg: BusMessage): Promise<void> {
-    // Messages from the cloud, and our own status/dead letters, never go back up (no loops).
-    if (msg.origin === 'cloud' || msg.origin === BRIDGE_ORIGIN) return
+    if (!mayForward(msg)) return
     const match = this.#rules.forwardFor(msg.topic)
     if (match === undefined) return
     const { rule, cloudTopic } = match

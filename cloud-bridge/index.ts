@@ -1,5 +1,5 @@
 /** The cloud bridge's public surface: the composition root and tests import from here only. */
-export { CloudBridge, BRIDGE_ORIGIN, type CloudBridgeOptions, type CloudBridgeStats } from './bridge.ts'
+export { CloudBridge, BRIDGE_ORIGIN, mayForward, type CloudBridgeOptions, type CloudBridgeStats } from './bridge.ts'
 export { resolveCloudConfig } from './config.ts'
 export type { CloudStatus, CloudStatusType, CloudSnapshot, StatusStream } from './status.ts'
 export type { Ledger, DropReason } from './ledger.ts'

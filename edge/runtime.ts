@@ -327,9 +327,12 @@ export class Runtime {
    * acknowledged publish on a forwarded topic misses the outbox.
    */
   async #reloadCloud (next: MechaConfig): Promise<void> {
+    const { mayForward } = await import('../cloud-bridge/index.ts')
     let release!: () => void
     const held = new Promise<void>((resolve) => { release = resolve })
-    const off = this.#broker.intercept(() => held)
+    // Only what could go up waits: the closing bridge publishes its last status on the local bus and waits
+    // for that publish, so holding it too would never let the close end.
+    const off = this.#broker.intercept(async (msg) => { if (mayForward(msg)) await held })
     try {
       await this.#closeCloud()
       await this.#openCloud(next)
