@@ -171,6 +171,10 @@ it('ui - state: edit a value with its ETag; invalid JSON and a stale ETag show a
 
 it('ui - cloud: bad URL checked before sending, the server’s problem at its field; test and drop report their routes', async ({ page, rig }) => {
   await go(page, 'Cloud')
+  // The form fills from the config when it has loaded: typing before that is overwritten (seen under load).
+  const url = page.getByLabel('Broker URL', { exact: true })
+  for (let i = 0; i < 100 && await url.inputValue() !== 'mqtts://cloud.example:8883'; i++) await page.waitForTimeout(100)
+  assert.is(await url.inputValue(), 'mqtts://cloud.example:8883', 'the form shows the loaded config')
   await fill(page, 'Broker URL', 'http://nope')
   await page.getByRole('button', { name: 'Apply' }).click()
   await page.getByText('An mqtt://, mqtts://').waitFor()
