@@ -6,7 +6,7 @@ import mqttPacket from 'mqtt-packet'
 import { coalesceWrites } from '../../edge/broker/write-coalescing.ts'
 
 /** A loopback TCP pair: `ours` is the broker's side (coalesced), `peer` parses what arrives. */
-async function pair (): Promise<{ ours: Socket; peer: Socket; server: Server; received: () => any[]; writes: () => number }> {
+async function pair (): Promise<{ ours: Socket; peer: Socket; server: Server; received: () => any[]; writes: () => number; bytes: () => number }> {
   const server = createServer()
   server.listen(0, '127.0.0.1')
   await once(server, 'listening')
@@ -16,16 +16,17 @@ async function pair (): Promise<{ ours: Socket; peer: Socket; server: Server; re
   await once(peer, 'connect').catch(() => {})
   // Socket writes reach the kernel through _writev (several buffers) or _write (one): count both.
   let writes = 0
-  const s = ours as unknown as { _writev: (...a: unknown[]) => unknown; _write: (...a: unknown[]) => unknown }
+  let bytes = 0
+  const s = ours as unknown as { _writev: (chunks: Array<{ chunk: Buffer }>, cb: unknown) => unknown; _write: (chunk: Buffer, enc: unknown, cb: unknown) => unknown }
   const writev = s._writev.bind(ours); const write = s._write.bind(ours)
-  s._writev = (...a) => { writes++; return writev(...a) }
-  s._write = (...a) => { writes++; return write(...a) }
+  s._writev = (chunks, cb) => { writes++; for (const c of chunks) bytes += c.chunk.length; return writev(chunks, cb) }
+  s._write = (chunk, enc, cb) => { writes++; bytes += chunk.length; return write(chunk, enc, cb) }
   coalesceWrites(ours)
   const packets: any[] = []
   const parser = mqttPacket.parser({ protocolVersion: 4 })
   parser.on('packet', (p) => { packets.push(p) })
   peer.on('data', (b) => { parser.parse(b) })
-  return { ours, peer, server, received: () => packets, writes: () => writes }
+  return { ours, peer, server, received: () => packets, writes: () => writes, bytes: () => bytes }
 }
 
 async function until (cond: () => boolean): Promise<void> {
@@ -40,6 +41,19 @@ test('write coalescing - packets written in separate immediates of one turn leav
   assert.equal(received().map((p) => p.messageId), [1, 2, 3, 4, 5])
   assert.is(writes(), 1)
   peer.destroy(); ours.destroy(); server.close()
+})
+
+test('write coalescing - at most 8 packets wait per socket: 20 packets leave in 3 writes, in order', async () => {
+  const { ours, peer, server, received, writes } = await pair()
+  try {
+    // Held in groups, the first PUBACKs of a batch reach the publisher while the broker still writes the rest.
+    for (let i = 1; i <= 20; i++) setImmediate(() => { mqttPacket.writeToStream({ cmd: 'puback', messageId: i }, ours) })
+    await until(() => received().length === 20)
+    assert.equal(received().map((p) => p.messageId), Array.from({ length: 20 }, (_, i) => i + 1))
+    assert.is(writes(), 3)
+  } finally {
+    peer.destroy(); ours.destroy(); server.close()
+  }
 })
 
 test('write coalescing - what was written before destroy() still goes out (a refusing CONNACK)', async () => {
