@@ -70,10 +70,16 @@ export function makeBlob (input: BlobInput): { blob: string; assets: number; ass
     disableExperimentalSEAWarning: true,
     useSnapshot: false,
     useCodeCache: input.codeCache === true,
-    // A 1 MiB young generation instead of V8's default 16 MiB keeps ~10 MiB off the idle RSS of a gateway
-    // process (and ~30 MiB after a burst), with no loss of broker throughput in bench/broker.ts. NODE_OPTIONS
-    // can still override it on a gateway (execArgvExtension defaults to "env").
-    execArgv: ['--max-semi-space-size=1'],
+    // V8's young generation capped at 16 MiB per semi-space (without one, Node 24's grew to 32-64 MiB under
+    // load). Measured with the executable, 1,000 msg/s forwarded to a cloud and 40,000 broker deliveries per
+    // case, 3-6 interleaved rounds, each paired with a cap of 1 MiB (the earlier choice): CPU per QoS 0
+    // delivery x0.73 (0.56-0.82), per QoS 1 x0.67 (0.44-0.69), as fast as no cap; idle RSS +11.6 MiB
+    // (11.2-13.0), the same as no cap (V8 grows the young generation to its cap during start-up and keeps it
+    // idle); max RSS forwarding +24 MiB where no cap costs +53 (docs/performance.md, "V8 young generation").
+    // A --min-semi-space-size does not help idle RSS. NODE_OPTIONS cannot change this value: the SEA's
+    // execArgv count as the command line, which wins over NODE_OPTIONS (checked with
+    // v8.getHeapSpaceStatistics()), so a gateway that needs another cap needs another build.
+    execArgv: ['--max-semi-space-size=16'],
     assets,
   }, null, 2))
   const r = spawnSync(input.node, ['--experimental-sea-config', config], { encoding: 'utf8', cwd: input.workDir })
