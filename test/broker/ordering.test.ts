@@ -3,18 +3,22 @@
  * publish order — under concurrency (windows of in-flight publishes from several publishers), to persistent
  * and clean subscribers at QoS 0, 1 and 2, with the cloud outbox interceptor doing real writes, across a
  * persistent subscriber's reconnect (queue replay while live messages flow), and for in-flight packets
- * redelivered after a restart [MQTT-4.4.0-1]. The same scenario runs against mosquitto in the same run: the anchor.
+ * redelivered after a restart [MQTT-4.4.0-1]; and a publisher's PUBACKs in publish order [MQTT-4.6.0-2], none
+ * before its message is stored (kill -9 the moment one arrives). The same scenarios run against mosquitto in the
+ * same run: the anchor.
  */
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt'
-import { startRuntime } from '../helpers/runtime.ts'
+import { spawnRuntime, startRuntime, testConfig } from '../helpers/runtime.ts'
 import { closeAll } from '../helpers/mqtt.ts'
 import { Mosquitto, freePort } from '../helpers/mosquitto.ts'
 import { cleanupTmp, tmpDir } from '../helpers/tmp.ts'
+import { cleanupEach } from '../helpers/children.ts'
 import { createConnection, type Socket } from 'node:net'
 import mqttPacket from 'mqtt-packet'
 
+cleanupEach(test)
 test.after(cleanupTmp)
 
 const PER_PUBLISHER = Number(process.env.MECHA_ORDER_N ?? 2000)
@@ -61,6 +65,36 @@ async function rawSubscriber (port: number, clientId: string, topic: string, onM
   socket.write(mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: false, clientId, keepalive: 0 } as any))
   await ready
   return socket
+}
+
+/**
+ * A publisher on a raw socket: all `n` QoS 1 PUBLISHes leave in one write (the broker handles one read's packets
+ * concurrently); returns the packet ids of the PUBACKs in the order they arrived, once `n` came or `onAck` says
+ * to stop.
+ */
+async function rawBurst (port: number, clientId: string, n: number, onAck: (acks: number) => boolean = () => true): Promise<number[]> {
+  const socket = createConnection({ host: '127.0.0.1', port })
+  const parser = mqttPacket.parser({ protocolVersion: 4 })
+  const acks: number[] = []
+  try {
+    return await new Promise<number[]>((resolve, reject) => {
+      const timer = setTimeout(() => { reject(new Error(`${acks.length} of ${n} PUBACKs in 20 s`)) }, 20_000)
+      parser.on('packet', (p: any) => {
+        if (p.cmd === 'connack') {
+          const burst = Array.from({ length: n }, (_, i) => mqttPacket.generate({ cmd: 'publish', topic: TOPIC, qos: 1, messageId: i + 1, payload: Buffer.from(`R:${i}`), retain: false, dup: false } as any))
+          socket.write(Buffer.concat(burst))
+        } else if (p.cmd === 'puback') {
+          acks.push(p.messageId)
+          if (acks.length === n || !onAck(acks.length)) { clearTimeout(timer); resolve(acks) }
+        }
+      })
+      socket.on('data', (d) => { parser.parse(d) })
+      socket.on('error', (err) => { clearTimeout(timer); reject(err) })
+      socket.write(mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId, keepalive: 0 } as any))
+    })
+  } finally {
+    socket.destroy()
+  }
 }
 
 async function publisher (url: string, id: string): Promise<MqttClient> {
@@ -191,6 +225,52 @@ test('broker - in-flight QoS 1 packets are redelivered in order, with DUP, after
     assert.ok(redelivered.every((r) => r.dup), 'each with DUP set [MQTT-3.3.1-1]')
     await closeAll(back)
   } finally {
+    await rt.stop()
+  }
+})
+
+test('broker - a burst of QoS 1 publishes in one read is acknowledged in publish order [MQTT-4.6.0-2], each message stored first', async () => {
+  // The outbox interceptor (a cloud that is down) makes each packet's I/O finish in any order; the PUBACKs
+  // must still leave in the order the PUBLISHes came, and a PUBACK means the message is in every persistent
+  // session's queue: the subscriber below is offline during the burst, the runtime is killed with -9 the moment
+  // the 150th PUBACK arrives (later packets are still being stored), and after the restart the subscriber gets
+  // every acknowledged message, in order.
+  const N = 300
+  const KILL_AT = 150
+  // Power durability: every store is synced to disk, so a PUBACK sent before its store finished would be seen.
+  const config = await testConfig({
+    store: { durability: 'power' },
+    cloud: { url: `mqtt://127.0.0.1:${await freePort()}`, forward: [{ from: 'ord/#', to: 'gw/', qos: 1 }] },
+  })
+  let rt = await spawnRuntime({ config })
+  const url = (): string => `mqtt://127.0.0.1:${rt.addresses.mqtt.port}`
+  const mosq = await Mosquitto.start()
+  try {
+    const away = await subscriber(url(), { clientId: 'ord-burst-sub', clean: false }, new Tally())
+    await away.subscribeAsync(TOPIC, { qos: 1 })
+    await closeAll(away)
+    const pid = rt.proc.pid!
+    const ours = await rawBurst(rt.addresses.mqtt.port, 'ord-burst-pub', N, (acks) => {
+      if (acks < KILL_AT) return true
+      try { process.kill(-pid, 'SIGKILL') } catch {} // synchronously, in the PUBACK's own data event
+      return false
+    })
+    await rt.kill9()
+    const anchor = await rawBurst(mosq.port, 'ord-burst-pub', N)
+    assert.equal(anchor, Array.from({ length: N }, (_, i) => i + 1), 'mosquitto: PUBACKs in publish order')
+    assert.equal(ours.slice(0, KILL_AT), Array.from({ length: KILL_AT }, (_, i) => i + 1), 'mecha: PUBACKs in publish order')
+    rt = await spawnRuntime({ config })
+    const tally = new Tally()
+    const back = await subscriber(url(), { clientId: 'ord-burst-sub', clean: false }, tally)
+    await until(() => tally.seen.size >= KILL_AT, 20_000, () => `${tally.seen.size} of ${KILL_AT} acknowledged messages after the restart`)
+    await new Promise((resolve) => setTimeout(resolve, 300)) // any stored beyond the acknowledged ones come too
+    assert.is(tally.violations, 0, 'in publish order')
+    const got = [...tally.seen]
+    assert.equal(got.slice(0, KILL_AT), Array.from({ length: KILL_AT }, (_, i) => `R:${i}`), 'every acknowledged message')
+    console.log(`burst: ${KILL_AT} acknowledged before kill -9, ${got.length} of ${N} stored`)
+    await closeAll(back)
+  } finally {
+    await mosq.stop()
     await rt.stop()
   }
 })
