@@ -39,6 +39,11 @@ export interface LoadOptions {
   maxMs: number
   /** Publishes in flight over all publishers. @default 100 */
   window?: number
+  /**
+   * Paced: publishes per second over all publishers, each sent at its due time (never more than the window in
+   * flight). The latency then is the broker's at that rate, not queueing behind a full window.
+   */
+  ratePerSec?: number
 }
 
 export interface LoadResult {
@@ -74,15 +79,32 @@ export async function pubSubLoad (url: string, o: LoadOptions): Promise<LoadResu
   let published = 0
   const t0 = performance.now()
   const stopAt = t0 + o.maxMs
+  const publishOne = async (pub: MqttClient, p: number): Promise<void> => {
+    const payload = Buffer.from(template)
+    payload.writeDoubleLE(performance.now(), 0)
+    await pub.publishAsync(`bench/${run}/${p}`, payload, { qos: o.qos })
+    published++
+  }
   await Promise.all(pubs.map(async (pub, p) => {
+    if (o.ratePerSec !== undefined) {
+      // Message k of this publisher is due at t0 + k / (its share of the rate); what is due goes at once (the
+      // timers' ~1 ms granularity), and the oldest publish is awaited when the window is full.
+      const intervalMs = 1000 * o.publishers / o.ratePerSec
+      const inFlight: Array<Promise<void>> = []
+      for (let k = 0; k < quota && performance.now() < stopAt; k++) {
+        const wait = t0 + k * intervalMs - performance.now()
+        if (wait >= 1) await sleep(wait)
+        if (inFlight.length >= perPubWindow) await inFlight.shift()
+        inFlight.push(publishOne(pub, p))
+      }
+      await Promise.all(inFlight)
+      return
+    }
     let next = 0
     await Promise.all(Array.from({ length: perPubWindow }, async () => {
       while (next < quota && performance.now() < stopAt) {
         next++
-        const payload = Buffer.from(template)
-        payload.writeDoubleLE(performance.now(), 0)
-        await pub.publishAsync(`bench/${run}/${p}`, payload, { qos: o.qos })
-        published++
+        await publishOne(pub, p)
       }
     }))
   }))
