@@ -1,5 +1,6 @@
 /**
- * From protobuf messages (proto-loader objects, snake_case) to the plain requests of edge/services and back.
+ * From protobuf messages (protobufjs objects as definitions.ts decodes them, snake_case) to the plain requests
+ * of edge/services and back.
  * State values: bytes that are JSON (no contentType, or a JSON one) are stored as that JSON value, so an app
  * reading over HTTP gets what a gRPC app saved and the reverse; other bytes are stored verbatim.
  */

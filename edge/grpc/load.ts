@@ -14,17 +14,15 @@ export interface Loaded {
   v1: Record<string, GrpcJs.ServiceClientConstructor>
 }
 
-/** Field names as in the .proto (snake_case), enums as names, bytes as Buffers, int64 as strings. */
-export const LOADER_OPTIONS = { keepCase: true, longs: String, enums: String, bytes: Buffer, defaults: true, oneofs: true } as const
+const SERVICES = ['dapr.proto.runtime.v1.Dapr', 'dapr.proto.runtime.v1.AppCallback', 'dapr.proto.runtime.v1.AppCallbackHealthCheck'] as const
 
 let loading: Promise<Loaded> | undefined
 
 export function loadGrpc (): Promise<Loaded> {
   loading ??= (async () => {
     const grpc = await import('@grpc/grpc-js')
-    const loader = await import('@grpc/proto-loader')
-    const def = loader.fromJSON(DAPR_DESCRIPTOR as never, LOADER_OPTIONS)
-    const pkg = grpc.loadPackageDefinition(def) as any
+    const { serviceDefinitions } = await import('./definitions.ts')
+    const pkg = grpc.loadPackageDefinition(serviceDefinitions(DAPR_DESCRIPTOR, SERVICES)) as any
     return { grpc, v1: pkg.dapr.proto.runtime.v1 }
   })()
   return loading

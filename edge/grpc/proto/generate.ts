@@ -11,7 +11,6 @@ import { fileURLToPath } from 'node:url'
 import { DAPR_METHODS } from './methods.ts'
 
 const require = createRequire(import.meta.url)
-// protobufjs comes with @grpc/proto-loader; only this script needs it directly.
 const protobuf = require('protobufjs') as typeof import('protobufjs')
 
 const base = fileURLToPath(new URL('../../../node_modules/@dapr/dapr/proto/', import.meta.url))
