@@ -12,6 +12,7 @@ import { Acl } from './acl.ts'
 import { addressOf, listenOn } from '../http-listener.ts'
 import { duplexPair } from './duplex-pair.ts'
 import { EmitGate, Turns } from './publish-order.ts'
+import { inline } from './inline-delivery.ts'
 import { coalesceWrites } from './write-coalescing.ts'
 import { BrokerMetrics, type RejectReason } from './broker-metrics.ts'
 import type { SessionExpiryStore } from './persistence/index.ts'
@@ -270,14 +271,16 @@ export class MqttBroker implements LocalBus {
       if (p.qos === 0) { deliver0(p, done); return }
       if (seen.repeat(p)) { setImmediate(done); return }
       if (held !== undefined) { held.push(p); setImmediate(done); return }
-      this.metrics.out(p.qos); dq(p, done)
+      // QoS 1/2: written in this turn (inline-delivery.ts); QoS 0 keeps aedes' hop (no ack waits on it, and
+      // inline cost it CPU per delivery).
+      this.metrics.out(p.qos); inline(dq, p, done)
     }
     client._mechaReplayed = () => {
       const waiting = held
       held = undefined
       for (const p of waiting ?? []) {
         if (p.brokerId != null && this.#persistence?.awaitingDelivery?.(client.id, p) === false) continue
-        this.metrics.out(p.qos); dq(p, noop)
+        this.metrics.out(p.qos); inline(dq, p, noop)
       }
     }
     if (this.#expiry === undefined || id === '') { cb(null, true); return }
