@@ -2,8 +2,8 @@
  * grpc-js service definitions of the Dapr services, built straight from the protobufjs descriptor.
  *
  * What @grpc/proto-loader's `fromJSON` would give, minus what only gRPC server reflection reads: it also turns
- * every message of the package into a DescriptorProto and encodes every file's FileDescriptorProto, which cost
- * ~40 ms of each start (a third of the runtime's own start-up work) for nothing the runtime uses. The wire
+ * every message of the package into a DescriptorProto and encodes every file's FileDescriptorProto, for nothing
+ * the runtime uses; without it the executable is ready ~40 ms sooner (296 → 255 ms median). The wire
  * format and the decoded objects are the same: `toObject` with the same options (snake_case fields, enums as
  * names, int64 as strings, defaults, oneof names), `fromObject` + `encode` to serialize.
  */
@@ -11,11 +11,11 @@ import protobuf from 'protobufjs'
 import type { ServiceDefinition } from '@grpc/grpc-js'
 
 /** Field names as in the .proto (snake_case), enums as names, bytes as Buffers, int64 as strings. */
-export const CONVERSION = { keepCase: true, longs: String, enums: String, bytes: Buffer, defaults: true, oneofs: true } as const
+const CONVERSION = { keepCase: true, longs: String, enums: String, bytes: Buffer, defaults: true, oneofs: true } as const
 
 /** The services of `descriptor` named in `services` (full names), as grpc-js `loadPackageDefinition` takes them. */
 export function serviceDefinitions (descriptor: Record<string, unknown>, services: readonly string[]): Record<string, ServiceDefinition> {
-  // keepCase: the descriptor's field names are the .proto's, and the handlers read them so (convert.ts).
+  // The descriptor's field names are the .proto's (generate.ts loads it with keepCase); convert.ts reads them so.
   const root = protobuf.Root.fromJSON(descriptor as protobuf.INamespace)
   const out: Record<string, ServiceDefinition> = {}
   for (const name of services) {
