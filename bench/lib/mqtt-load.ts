@@ -95,7 +95,11 @@ export async function pubSubLoad (url: string, o: LoadOptions): Promise<LoadResu
         const wait = t0 + k * intervalMs - performance.now()
         if (wait >= 1) await sleep(wait)
         if (inFlight.length >= perPubWindow) await inFlight.shift()
-        inFlight.push(publishOne(pub, p))
+        const sent = publishOne(pub, p)
+        // Awaited later (window or the end); marked handled now so a failure is reported there, not as an
+        // unhandled rejection that ends the benchmark process first.
+        sent.catch(() => {})
+        inFlight.push(sent)
       }
       await Promise.all(inFlight)
       return
