@@ -234,6 +234,11 @@ export class Runtime {
     this.#supervisor.start()
     this.#jobs.start()
     this.#cloud?.statusStream.on((st) => { this.#emitStatus('cloud', st) })
+    if (config.memory.compactWhenIdle) {
+      // Loaded only here, last: start-up's own garbage is the first thing it gives back, once the loop idles.
+      const { IdleCompactor } = await import('./memory/idle-compaction.ts')
+      await this.#lifecycle.start('idle-compaction', () => IdleCompactor.create({ log: log.child({ part: 'memory' }), metrics: this.#metrics }))
+    }
     this.#phase = 'running'
     log.info({ id: config.id, version: VERSION, dataDir, ...flatAddresses(this.#addresses), ms: Date.now() - started }, 'mecha is running')
     // systemd (Type=notify): ready now, then watchdog pings while the runtime serves.

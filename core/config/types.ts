@@ -35,6 +35,13 @@ export interface MemoryConfig {
    * @default undefined (V8's own limit, from the machine's memory)
    */
   readonly maxHeapMiB?: number
+  /**
+   * When the runtime has been idle for a few seconds and its heap has grown, run one memory-reducing full GC,
+   * which gives V8's emptied young generation and old-space pages back to the gateway (V8 keeps them
+   * otherwise). Never while busy, at most every 30 s. Applied at start; a reload reports it as needing a restart.
+   * @default true
+   */
+  readonly compactWhenIdle: boolean
 }
 
 export interface UiConfig {

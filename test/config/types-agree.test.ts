@@ -22,7 +22,7 @@ const KEYS_SESSION: Keys<UiSessionConfig> = { idleTimeoutSeconds: true, maxAgeSe
 const KEYS_METRICS: Keys<MechaConfig['metrics']> = { host: true, port: true, enabled: true }
 const KEYS_STATE: Keys<MechaConfig['state']> = { maxValueBytes: true }
 const KEYS_STORE: Keys<MechaConfig['store']> = { durability: true }
-const KEYS_MEMORY: Keys<MemoryConfig> = { maxHeapMiB: true }
+const KEYS_MEMORY: Keys<MemoryConfig> = { maxHeapMiB: true, compactWhenIdle: true }
 const KEYS_LOG: Keys<MechaConfig['log']> = { level: true, pretty: true }
 const KEYS_APP: Keys<AppConfig> = { id: true, command: true, args: true, cwd: true, env: true, appPort: true, appHost: true, appProtocol: true, restart: true, healthPath: true, dependsOn: true, backoff: true, crashLoop: true, health: true, stopGraceMs: true, logs: true, invoke: true }
 const KEYS_HEALTH: Keys<AppHealthConfig> = { path: true, intervalMs: true, timeoutMs: true, threshold: true, restartAfter: true }
@@ -69,7 +69,7 @@ test('config types - the parsed defaults carry every key the schema defaults, wi
   assert.is(config.api.port, 3500); assert.is(config.api.grpcPort, 50001)
   assert.is(config.ui.port, 8080); assert.is(config.metrics.port, 9090)
   assert.is(config.dataDir, './data'); assert.is(config.store.durability, 'process')
-  assert.is(config.memory.maxHeapMiB, undefined)
+  assert.is(config.memory.maxHeapMiB, undefined); assert.is(config.memory.compactWhenIdle, true)
   for (const key of Object.keys(KEYS_MQTT)) if (key !== 'users' && key !== 'acl') assert.ok(key in config.mqtt, `mqtt.${key} has a default`)
 })
 

@@ -1,4 +1,4 @@
-import { int, obj, oneOf, str } from '../schema-parts.ts'
+import { bool, int, obj, oneOf, str } from '../schema-parts.ts'
 import type { ConfigSection } from './section.ts'
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
@@ -12,7 +12,8 @@ export const runtimeSections: ConfigSection[] = [
   { key: 'store', schema: obj({ durability: oneOf(['process', 'power'], 'process') }, { default: {} }) },
   // A hard ceiling on the JavaScript heap for small gateways (V8's --max-old-space-size); absent = V8's own
   // limit. Bound at process start: `mecha run` re-executes itself once with the limit (edge/cli/heap-limit.ts).
-  { key: 'memory', schema: obj({ maxHeapMiB: int(32, 65536) }, { default: {} }) },
+  // compactWhenIdle: give the heap's free memory back when the runtime idles (edge/memory/idle-compaction.ts).
+  { key: 'memory', schema: obj({ maxHeapMiB: int(32, 65536), compactWhenIdle: bool(true) }, { default: {} }) },
 ]
 
 export const stateSection: ConfigSection = {
