@@ -43,13 +43,13 @@ test('write coalescing - packets written in separate immediates of one turn leav
   peer.destroy(); ours.destroy(); server.close()
 })
 
-test('write coalescing - at most 8 packets wait per socket: 20 packets leave in 3 writes, in order', async () => {
+test('write coalescing - at most 32 packets wait per socket: 80 packets leave in 3 writes, in order', async () => {
   const { ours, peer, server, received, writes } = await pair()
   try {
     // Held in groups, the first PUBACKs of a batch reach the publisher while the broker still writes the rest.
-    for (let i = 1; i <= 20; i++) setImmediate(() => { mqttPacket.writeToStream({ cmd: 'puback', messageId: i }, ours) })
-    await until(() => received().length === 20)
-    assert.equal(received().map((p) => p.messageId), Array.from({ length: 20 }, (_, i) => i + 1))
+    for (let i = 1; i <= 80; i++) setImmediate(() => { mqttPacket.writeToStream({ cmd: 'puback', messageId: i }, ours) })
+    await until(() => received().length === 80)
+    assert.equal(received().map((p) => p.messageId), Array.from({ length: 80 }, (_, i) => i + 1))
     assert.is(writes(), 3)
   } finally {
     peer.destroy(); ours.destroy(); server.close()
