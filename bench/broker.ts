@@ -11,8 +11,8 @@
  *    noise: Mecha 5.1–8.8 KiB over three runs, mosquitto 0.72 in all three; a single reading after the first
  *    1,000 (the old method) ranged 0–26 KiB depending on what ran before.
  *  - p50/p99 latency of QoS 1 64 B 1 → 1 paced at 2,000 msg/s (5 s): a steady rate, no full window to queue behind.
- * Cold rows first, then warm cases: the cases measure brokers that have run for a while, as on a gateway. The runtime is JIT
- * compiled: its CPU per QoS 1 delivery fell from 32–38 to 14–17 µs over its first 60,000–100,000 deliveries (QoS 0:
+ * Cold rows first, then warm cases: the cases measure brokers that have run for a while, as on a gateway. The
+ * runtime is JIT compiled: its CPU per QoS 1 delivery fell from 32–38 to 14–17 µs over its first 60,000–100,000 deliveries (QoS 0:
  * 22 → 6 µs), while mosquitto's figure does not move; the client (MQTT.js, in this process) warms up as well
  * (mosquitto measured with a cold client: 80k against 146k deliveries/s warm). So the client is warmed on
  * mosquitto first, then the fresh runtime's first 20,000 deliveries at QoS 0 and at QoS 1 are the **cold** rows

@@ -8,9 +8,9 @@
  * compaction"). What frees them is a memory-reducing full GC (V8's "last resort" collection: it shrinks the
  * young generation and compacts the old space), which V8 runs by itself only near its heap limit. So when the
  * event loop has been idle for five one-second samples in a row and the heap has grown since the last
- * compaction, this runs one. A busy runtime is not interrupted (the GC pauses the loop for ~10–40 ms), and compactions are
- * spaced so that a bursty load does not pay one after every burst. The young generation grows again with the
- * next load (V8 sizes it by what survives), so throughput under load is what it was.
+ * compaction, this runs one. A busy runtime is not interrupted (the GC pauses the loop for ~10–40 ms), and
+ * compactions are spaced so that a bursty load does not pay one after every burst. The young generation grows
+ * again with the next load (V8 sizes it by what survives), so throughput under load is what it was.
  *
  * The collection comes from V8's own `gc` extension, taken in a fresh context (`--expose-gc` set at run time
  * puts `gc` in contexts created afterwards, not in the runtime's own global object, so no app code or
@@ -20,8 +20,8 @@
 import { getHeapStatistics, setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 import { performance, type EventLoopUtilization } from 'node:perf_hooks'
-import type { Logger } from '../../core/logger.ts'
 import type { Counter } from 'prom-client'
+import type { Logger } from '../../core/logger.ts'
 import type { Metrics } from '../../core/metrics.ts'
 
 export interface IdleCompactionOptions {
