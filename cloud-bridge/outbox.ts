@@ -253,7 +253,8 @@ export class Outbox {
     const range = afterKey === undefined ? { prefix: levelPrefix(priority), limit } : { gt: afterKey, lt: levelPrefix(priority) + '\u{10FFFF}', limit }
     const end = this.#fence.beginRead()
     try {
-      for await (const [key, raw] of this.#ns.entries(range)) {
+      // One read for the whole step (at most `limit` entries), not a promise per entry.
+      for (const [key, raw] of await this.#ns.entryList(range)) {
         seen++
         lastKey = key
         // In flight: only a rewound reader (onRestore) meets these, and must not publish them twice.

@@ -148,6 +148,12 @@ class LevelNamespace<V> implements Namespace<V> {
     for await (const entry of this._sub.iterator(toLevelRange(opts))) yield entry as [string, V]
   }
 
+  async entryList (opts?: RangeOptions): Promise<Array<[string, V]>> {
+    this.#store._assertOpen()
+    // all() reads in nextv steps and closes the iterator itself.
+    return await this._sub.iterator(toLevelRange(opts)).all() as Array<[string, V]>
+  }
+
   async * keys (opts?: RangeOptions): AsyncIterable<string> {
     this.#store._assertOpen()
     for await (const key of this._sub.keys(toLevelRange(opts))) yield key as string

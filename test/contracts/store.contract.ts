@@ -43,6 +43,11 @@ export function storeContract (name: string, factory: () => Promise<Store>): voi
     const range: string[] = []
     for await (const k of ns.keys({ gt: 'a1', lt: 'b2' })) range.push(k)
     assert.equal(range, ['b1', 'b10'])
+    // entryList: the same entries, at once.
+    assert.equal(await ns.entryList({ prefix: 'b' }), pref)
+    assert.equal(await ns.entryList({ gt: 'a1', limit: 2 }), [['b1', 'B1'], ['b10', 'B10']])
+    assert.equal((await ns.entryList({ reverse: true, limit: 2 })).map(([k]) => k), ['c1', 'b2'])
+    assert.equal(await ns.entryList({ prefix: 'zz' }), [])
   })
 
   test('store - a batch across namespaces is atomic', async ({ store }) => {
